@@ -1,0 +1,35 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Api.Observability;
+
+/// <summary>Settings under <c>Metrics</c>: what is measured and who may scrape it.</summary>
+public sealed class MetricsOptions
+{
+    public const string Section = "Metrics";
+
+    /// <summary>Records the HTTP request metrics. Off only to measure what they cost (bench/).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Path of the Prometheus scrape endpoint.</summary>
+    [Required, RegularExpression("^/.*", ErrorMessage = "Metrics:Path must start with '/'.")]
+    public string Path { get; set; } = "/metrics";
+
+    /// <summary>When set, a scrape must carry <c>Authorization: Bearer KEY</c> or <c>X-API-Key: KEY</c>.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>When set, <c>/metrics</c> is served only on this extra port, so it can stay off the public listener.</summary>
+    [Range(1, 65535)]
+    public int? Port { get; set; }
+
+    /// <summary>Interface the extra metrics listener binds to: <c>localhost</c>, an address, or <c>*</c> for all.</summary>
+    [Required]
+    public string Host { get; set; } = "localhost";
+
+    /// <summary>Upper bounds, in seconds, of the <c>http_request_duration_seconds</c> buckets.</summary>
+    [MinLength(1)]
+    public double[] DurationBuckets { get; set; } = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>How long one rendered scrape is reused; 0 renders every scrape afresh.</summary>
+    [Range(0, 60_000)]
+    public int ScrapeCacheMilliseconds { get; set; }
+}

@@ -1,0 +1,78 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+
+namespace Api.Observability;
+
+public static class ObservabilityExtensions
+{
+    /// <summary>Health checks tagged with this run in <c>/health/ready</c>; a feature that owns a dependency adds one.</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// Every meter the service exports. Our own are named <c>Api.*</c>; the built-in ones are those that cost nothing per
+    /// request (the runtime's and the process' are read at scrape time, Kestrel's and SignalR's count connections).
+    /// ASP.NET Core's own per-request histogram is left out: http_request_duration_seconds already measures the same.
+    /// </summary>
+    private static readonly string[] ExportedMeters =
+    [
+        "Api.*",
+        "System.Runtime",
+        "Microsoft.AspNetCore.Server.Kestrel",
+        "Microsoft.AspNetCore.Http.Connections",
+        "Microsoft.AspNetCore.Diagnostics",
+        "Microsoft.EntityFrameworkCore",
+    ];
+
+    public static IHostApplicationBuilder AddObservability(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<MetricsOptions>()
+            .BindConfiguration(MetricsOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        var options = builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions();
+
+        builder.Services.AddSingleton<HttpMetrics>();
+        builder.Services.AddHealthChecks();
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(ServiceInfo.Name, serviceVersion: ServiceInfo.Version))
+            .WithMetrics(metrics => metrics
+                .AddMeter(ExportedMeters)
+                .AddProcessInstrumentation()
+                .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = options.ScrapeCacheMilliseconds));
+
+        if (options.Port is int port && builder is WebApplicationBuilder web)
+        {
+            // Adding a listener through Kestrel's Listen() would silently drop the ones from --urls, so add to them instead.
+            var urls = web.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey);
+            web.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, $"{urls};http://{options.Host}:{port}".TrimStart(';'));
+        }
+
+        return builder;
+    }
+
+    public static IApplicationBuilder UseHttpMetrics(this IApplicationBuilder app)
+    {
+        var options = app.ApplicationServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value;
+        return options.Enabled ? app.UseMiddleware<HttpMetricsMiddleware>() : app;
+    }
+
+    public static IEndpointRouteBuilder MapObservability(this IEndpointRouteBuilder endpoints)
+    {
+        var options = endpoints.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value;
+
+        Action<IApplicationBuilder>? guard = string.IsNullOrEmpty(options.ApiKey) ? null : new MetricsEndpointGuard(options.ApiKey).Apply;
+        var scrape = endpoints.MapPrometheusScrapingEndpoint(options.Path, meterProvider: null, configureBranchedPipeline: guard, optionsName: null)
+            .DisableHttpMetrics();
+        if (options.Port is int port)
+        {
+            scrape.RequireHost($"*:{port}");
+        }
+
+        // Liveness runs no check: a process that answers is alive. Readiness runs the checks features tag "ready".
+        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        return endpoints;
+    }
+}

@@ -1,0 +1,17 @@
+using Api.Observability;
+
+namespace Api;
+
+public static class RootApi
+{
+    public sealed record ServiceDescription(string Name, string Version);
+
+    private static readonly ServiceDescription Description = new(ServiceInfo.Name, ServiceInfo.Version);
+
+    /// <summary><c>GET /</c>: what is running. Also the cheapest endpoint, which the benchmarks measure.</summary>
+    public static IEndpointRouteBuilder MapRoot(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/", () => TypedResults.Ok(Description)).WithTags("Service");
+        return endpoints;
+    }
+}

@@ -1,0 +1,131 @@
+using System.ComponentModel.DataAnnotations;
+using Api.Data;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Api.Users;
+
+public static class UsersApi
+{
+    public const int MaxPageSize = 100;
+
+    public static IHostApplicationBuilder AddUsers(this IHostApplicationBuilder builder)
+    {
+        // Source-generated validation of the DataAnnotations on request types and parameters (.NET 10).
+        builder.Services.AddValidation();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapUsers(this IEndpointRouteBuilder endpoints)
+    {
+        var users = endpoints.MapGroup("/api/users").WithTags("Users");
+        users.MapPost("", CreateAsync);
+        users.MapGet("/{id:guid}", GetAsync);
+        users.MapGet("", ListAsync);
+        return endpoints;
+    }
+
+    internal static async Task<Results<Created<UserResponse>, ProblemHttpResult>> CreateAsync(
+        CreateUserRequest request,
+        AppDbContext db,
+        IEnumerable<IUserCreationStep> creationSteps,
+        IEnumerable<IUserCreatedListener> listeners,
+        ILogger<User> logger,
+        CancellationToken cancellationToken)
+    {
+        var user = new User
+        {
+            Id = Guid.CreateVersion7(),
+            Name = request.Name.Trim(),
+            Email = request.Email.Trim().ToLowerInvariant(),
+            CreatedAt = DateTimeOffset.UtcNow,
+        };
+
+        if (await db.Users.AnyAsync(u => u.Email == user.Email, cancellationToken))
+        {
+            return EmailTaken(user.Email);
+        }
+
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            db.Users.Add(user);
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateException)
+            {
+                // Most likely a concurrent request for the same address won the race to the unique index.
+                await transaction.RollbackAsync(CancellationToken.None);
+                if (await db.Users.AsNoTracking().AnyAsync(u => u.Email == user.Email, CancellationToken.None))
+                {
+                    return EmailTaken(user.Email);
+                }
+
+                throw;
+            }
+
+            try
+            {
+                foreach (var step in creationSteps)
+                {
+                    await step.RunAsync(user, cancellationToken);
+                }
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                logger.LogError(exception, "User {UserId} rolled back: a creation step failed", user.Id);
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status503ServiceUnavailable,
+                    title: "The user could not be created right now",
+                    detail: "A dependency needed to finish creating the user is unavailable. Nothing was saved; try again.");
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        foreach (var listener in listeners)
+        {
+            try
+            {
+                await listener.OnUserCreatedAsync(user, CancellationToken.None);
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "Listener {Listener} failed for user {UserId}", listener.GetType().Name, user.Id);
+            }
+        }
+
+        return TypedResults.Created($"/api/users/{user.Id}", UserResponse.From(user));
+    }
+
+    internal static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> GetAsync(
+        Guid id, AppDbContext db, CancellationToken cancellationToken)
+    {
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == id, cancellationToken);
+        return user is null
+            ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "User not found", detail: $"No user has id {id}.")
+            : TypedResults.Ok(UserResponse.From(user));
+    }
+
+    internal static async Task<Ok<PageResponse<UserResponse>>> ListAsync(
+        AppDbContext db,
+        CancellationToken cancellationToken,
+        [Range(1, 1_000_000)] int page = 1,
+        [Range(1, MaxPageSize)] int pageSize = 20)
+    {
+        var total = await db.Users.CountAsync(cancellationToken);
+        var items = await db.Users.AsNoTracking()
+            .OrderBy(u => u.Id)
+            .Skip((page - 1) * pageSize)
+            .Take(pageSize)
+            .Select(u => new UserResponse(u.Id, u.Name, u.Email, u.CreatedAt))
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(new PageResponse<UserResponse>(items, page, pageSize, total));
+    }
+
+    private static ProblemHttpResult EmailTaken(string email) => TypedResults.Problem(
+        statusCode: StatusCodes.Status409Conflict,
+        title: "Email already registered",
+        detail: $"A user with email '{email}' already exists.");
+}
