@@ -18,10 +18,12 @@ public static class UsersApi
 
     public static IEndpointRouteBuilder MapUsers(this IEndpointRouteBuilder endpoints)
     {
-        var users = endpoints.MapGroup("/api/users").WithTags("Users");
-        users.MapPost("", CreateAsync);
-        users.MapGet("/{id:guid}", GetAsync);
-        users.MapGet("", ListAsync);
+        // The group stops at /api so that every route template (the metrics' route label) reads exactly as requested;
+        // a group at /api/users would make the collection's template "/api/users/".
+        var api = endpoints.MapGroup("/api").WithTags("Users");
+        api.MapPost("/users", CreateAsync);
+        api.MapGet("/users/{id:guid}", GetAsync);
+        api.MapGet("/users", ListAsync);
         return endpoints;
     }
 

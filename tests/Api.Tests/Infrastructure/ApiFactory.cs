@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Api.Tests.Infrastructure;
+
+/// <summary>
+/// The real app on a real Kestrel listener at 127.0.0.1 and a free port, so HTTP, WebSocket and SignalR clients talk
+/// to it over sockets. Only infrastructure is swapped: settings passed in override appsettings.json, and the default
+/// database is a fresh SQLite file in a temporary folder.
+/// </summary>
+public class ApiFactory : WebApplicationFactory<Program>
+{
+    private readonly Dictionary<string, string?> _settings;
+    private readonly string _folder = TempFolder.Create("api-tests-app");
+
+    public ApiFactory(IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        _settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(_folder, "app.db")}",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+
+        UseKestrel(0);
+    }
+
+    /// <summary>Where the app listens, e.g. http://127.0.0.1:41234/.</summary>
+    public Uri BaseAddress
+    {
+        get
+        {
+            StartServer();
+            return ClientOptions.BaseAddress;
+        }
+    }
+
+    /// <summary>A folder of this app instance's own, deleted with it.</summary>
+    public string Folder => _folder;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Production");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        GC.SuppressFinalize(this);
+        TempFolder.Delete(_folder);
+    }
+}

@@ -1,0 +1,60 @@
+using System.Net.Http.Json;
+
+namespace Api.Tests.Infrastructure;
+
+/// <summary>
+/// The built app (Api.dll) as a separate operating-system process, for what an in-process host cannot show: a
+/// <c>kill -9</c>, a second instance, listener settings. Settings are passed as command-line arguments.
+/// </summary>
+public sealed class AppProcess : IAsyncDisposable
+{
+    private readonly NativeProcess _process;
+
+    private AppProcess(NativeProcess process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+    public string Output => _process.Output;
+    public bool HasExited => _process.HasExited;
+
+    public static async Task<AppProcess> StartAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings, int? port = null)
+    {
+        var address = new Uri($"http://127.0.0.1:{port ?? FreePort.Next()}/");
+        var arguments = new List<string> { Path.Combine(AppContext.BaseDirectory, "Api.dll"), "--urls", address.ToString().TrimEnd('/'), "--contentRoot", contentRoot };
+        foreach (var (key, value) in settings)
+        {
+            arguments.Add($"--{key}={value}");
+        }
+
+        var process = NativeProcess.Start("dotnet", arguments, contentRoot,
+            new Dictionary<string, string?> { ["DOTNET_ENVIRONMENT"] = "Production", ["ASPNETCORE_ENVIRONMENT"] = "Production" });
+        var app = new AppProcess(process, address);
+        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(2) };
+        await Eventually.HoldsAsync(async () => process.HasExited || (await http.GetAsync("/health/live")).IsSuccessStatusCode,
+            TimeSpan.FromSeconds(60), $"the app to answer on {address}", () => process.Output);
+        if (process.HasExited)
+        {
+            await Task.Delay(200); // Let the last lines of output arrive.
+            throw new InvalidOperationException($"The app exited during start-up:\n{process.Output}");
+        }
+
+        return app;
+    }
+
+    /// <summary>SIGKILL, as in a crash or an OOM kill: no shutdown hooks run.</summary>
+    public void Kill() => _process.Kill();
+
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
+}
+
+public static class HttpClientJsonExtensions
+{
+    public static async Task<T> ReadJsonAsync<T>(this HttpResponseMessage response)
+    {
+        var value = await response.Content.ReadFromJsonAsync<T>();
+        return value ?? throw new InvalidOperationException($"Expected a {typeof(T).Name} body, got null.");
+    }
+}

@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Api.Tests.Infrastructure;
+
+/// <summary>Finds the binaries of Debian packages the tests run; a missing one fails with the command that installs it.</summary>
+public static class Binaries
+{
+    public static string Find(string name, string debianPackage, params string[] candidates)
+    {
+        foreach (var candidate in candidates.Append(name))
+        {
+            var found = Path.IsPathRooted(candidate) ? (File.Exists(candidate) ? candidate : null) : OnPath(candidate);
+            if (found is not null)
+            {
+                return found;
+            }
+        }
+
+        throw new InvalidOperationException(
+            $"'{name}' was not found. Install it with: apt-get install -y --no-install-recommends {debianPackage} (./test.sh does this).");
+    }
+
+    private static string? OnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, name))
+            .FirstOrDefault(File.Exists);
+}
+
+public static class FreePort
+{
+    /// <summary>A port that nothing listens on right now, on 127.0.0.1.</summary>
+    public static int Next()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+public static class Eventually
+{
+    /// <summary>Polls until the probe holds; on time-out fails with what was awaited (and the last error seen).</summary>
+    public static async Task HoldsAsync(Func<Task<bool>> probe, TimeSpan timeout, string what, Func<string>? diagnostics = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        Exception? last = null;
+        while (deadline.Elapsed < timeout)
+        {
+            try
+            {
+                if (await probe())
+                {
+                    return;
+                }
+            }
+            catch (Exception exception)
+            {
+                last = exception;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0.#} s waiting for {what}." +
+            (last is null ? "" : $" Last error: {last.Message}") + (diagnostics is null ? "" : $"\n{diagnostics()}"));
+    }
+
+    public static Task HoldsAsync(Func<bool> probe, TimeSpan timeout, string what, Func<string>? diagnostics = null) =>
+        HoldsAsync(() => Task.FromResult(probe()), timeout, what, diagnostics);
+}
+
+/// <summary>A server or tool started for a test: output captured for failure messages, killed with its children on dispose.</summary>
+public sealed class NativeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private NativeProcess(Process process) => _process = process;
+
+    public int Id => _process.Id;
+    public bool HasExited => _process.HasExited;
+
+    public string Output
+    {
+        get { lock (_output) { return _output.ToString(); } }
+    }
+
+    public static NativeProcess Start(string file, IEnumerable<string> arguments, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string?>? environment = null, string? runAsUser = null)
+    {
+        var info = new ProcessStartInfo
+        {
+            FileName = runAsUser is null ? file : "runuser",
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+        };
+        if (runAsUser is not null)
+        {
+            foreach (var prefix in new[] { "-u", runAsUser, "--", file })
+            {
+                info.ArgumentList.Add(prefix);
+            }
+        }
+
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            info.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var started = new NativeProcess(process);
+        process.OutputDataReceived += (_, e) => started.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => started.Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return started;
+    }
+
+    /// <summary>Runs a command to completion and fails with its output when it exits non-zero.</summary>
+    public static async Task<string> RunAsync(string file, IEnumerable<string> arguments, string? runAsUser = null,
+        IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null)
+    {
+        await using var process = Start(file, arguments, workingDirectory, environment, runAsUser);
+        using var cancellation = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        await process._process.WaitForExitAsync(cancellation.Token);
+        process._process.WaitForExit(); // Drains the redirected output.
+        if (process._process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} exited with {process._process.ExitCode}:\n{process.Output}");
+        }
+
+        return process.Output;
+    }
+
+    /// <summary>SIGKILL: the process gets no chance to clean up, as in a crash.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancellation = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancellation.Token);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        try
+        {
+            Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started or already reaped.
+        }
+
+        _process.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            // Keep the tail: a chatty server must not grow the test's memory without bound.
+            if (_output.Length > 200_000)
+            {
+                _output.Remove(0, 100_000);
+            }
+
+            _output.AppendLine(line);
+        }
+    }
+}
+
+public static class TempFolder
+{
+    public static string Create(string prefix)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    public static void Delete(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A server may still be letting go of a file; the OS cleans /tmp eventually.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

@@ -1,0 +1,147 @@
+using System.Net;
+using System.Net.Http.Json;
+using Api.Observability;
+using Api.Tests.Infrastructure;
+
+namespace Api.Tests.Observability;
+
+public sealed class HttpMetricsTests(HttpMetricsTests.App app) : IClassFixture<HttpMetricsTests.App>
+{
+    public sealed class App() : ApiFactory;
+
+    private readonly HttpClient _client = app.CreateClient();
+
+    [Fact]
+    public async Task Requests_are_counted_under_method_route_template_and_status()
+    {
+        var before = await MetricsScrape.FetchAsync(_client);
+        var created = await (await _client.PostAsJsonAsync("/api/users", new { name = "Metered", email = $"m-{Guid.NewGuid():N}@example.com" })).ReadJsonAsync<Api.Users.UserResponse>();
+        await _client.GetAsync($"/api/users/{created.Id}");
+        await _client.GetAsync($"/api/users/{Guid.CreateVersion7()}");
+        await _client.PostAsJsonAsync("/api/users", new { name = "", email = "bad" });
+
+        var after = await MetricsScrape.FetchAsync(_client);
+
+        double Delta(string method, string route, string status) =>
+            after.Sum(HttpMetrics.RequestsTotal, ("method", method), ("route", route), ("status", status)) -
+            before.Sum(HttpMetrics.RequestsTotal, ("method", method), ("route", route), ("status", status));
+        Assert.Equal(1, Delta("POST", "/api/users", "201"));
+        Assert.Equal(1, Delta("GET", "/api/users/{id:guid}", "200"));
+        Assert.Equal(1, Delta("GET", "/api/users/{id:guid}", "404"));
+        Assert.Equal(1, Delta("POST", "/api/users", "400"));
+        Assert.DoesNotContain(after.Named(HttpMetrics.RequestsTotal), s => s.Label("route").Contains(created.Id.ToString(), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Histogram_count_equals_the_counter_for_every_series()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            await _client.GetAsync(i % 2 == 0 ? "/" : "/no-such-page");
+        }
+
+        var scrape = await MetricsScrape.FetchAsync(_client);
+
+        var counters = scrape.Named(HttpMetrics.RequestsTotal).ToList();
+        Assert.NotEmpty(counters);
+        foreach (var counter in counters)
+        {
+            var count = scrape.Named(HttpMetrics.RequestDuration + "_count")
+                .Single(s => s.Label("method") == counter.Label("method") && s.Label("route") == counter.Label("route") && s.Label("status") == counter.Label("status"));
+            Assert.Equal(counter.Value, count.Value);
+            var infBucket = scrape.Named(HttpMetrics.RequestDuration + "_bucket")
+                .Single(s => s.Label("le") == "+Inf" && s.Label("method") == counter.Label("method") && s.Label("route") == counter.Label("route") && s.Label("status") == counter.Label("status"));
+            Assert.Equal(counter.Value, infBucket.Value);
+        }
+    }
+
+    [Fact]
+    public async Task Duration_buckets_are_seconds_sized_for_an_api()
+    {
+        await _client.GetAsync("/");
+
+        var scrape = await MetricsScrape.FetchAsync(_client);
+
+        var bounds = scrape.Named(HttpMetrics.RequestDuration + "_bucket").Where(s => s.Label("route") == "/").Select(s => s.Label("le")).Distinct().ToList();
+        Assert.Equal(["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"], bounds);
+        Assert.Contains("# TYPE http_request_duration_seconds histogram", scrape.Text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE http_requests_total counter", scrape.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_thousand_parallel_requests_are_counted_exactly()
+    {
+        var before = await MetricsScrape.FetchAsync(_client);
+        using var throttle = new SemaphoreSlim(64);
+
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 1000).Select(async _ =>
+        {
+            await throttle.WaitAsync();
+            try
+            {
+                using var response = await _client.GetAsync("/health/live");
+                return response.StatusCode;
+            }
+            finally
+            {
+                throttle.Release();
+            }
+        }));
+        var after = await MetricsScrape.FetchAsync(_client);
+
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
+        var labels = new[] { ("method", "GET"), ("route", "/health/live"), ("status", "200") };
+        Assert.Equal(1000, after.Sum(HttpMetrics.RequestsTotal, labels) - before.Sum(HttpMetrics.RequestsTotal, labels));
+        Assert.Equal(1000, after.Sum(HttpMetrics.RequestDuration + "_count", labels) - before.Sum(HttpMetrics.RequestDuration + "_count", labels));
+    }
+
+    [Fact]
+    public async Task Scrapes_of_metrics_are_not_counted_and_counters_stay_while_idle()
+    {
+        await _client.GetAsync("/");
+        var first = await MetricsScrape.FetchAsync(_client);
+        for (var i = 0; i < 5; i++)
+        {
+            await MetricsScrape.FetchAsync(_client);
+        }
+
+        var later = await MetricsScrape.FetchAsync(_client);
+
+        Assert.DoesNotContain(later.Named(HttpMetrics.RequestsTotal), s => s.Label("route").Contains("metrics", StringComparison.Ordinal));
+        Assert.True(later.Sum(HttpMetrics.RequestsTotal, ("route", "/")) >= first.Sum(HttpMetrics.RequestsTotal, ("route", "/")));
+        Assert.True(later.Sum(HttpMetrics.RequestsTotal, ("route", "/")) >= 1);
+    }
+}
+
+/// <summary>A real fault: the table under the app disappears, and comes back.</summary>
+public sealed class HttpFaultMetricsTests(HttpFaultMetricsTests.App broken) : IClassFixture<HttpFaultMetricsTests.App>
+{
+    public sealed class App() : ApiFactory;
+
+    [Fact]
+    public async Task A_failing_dependency_is_a_500_problem_counted_under_its_route_and_the_service_recovers()
+    {
+        using var client = broken.CreateClient();
+        var created = await (await client.PostAsJsonAsync("/api/users", new { name = "Soon gone", email = "gone@example.com" })).ReadJsonAsync<Api.Users.UserResponse>();
+        await ExecuteSqliteAsync(broken, "ALTER TABLE users RENAME TO users_away");
+
+        using var failed = await client.GetAsync($"/api/users/{created.Id}");
+        var during = await MetricsScrape.FetchAsync(client);
+        await ExecuteSqliteAsync(broken, "ALTER TABLE users_away RENAME TO users");
+        using var recovered = await client.GetAsync($"/api/users/{created.Id}");
+
+        var problem = await Api.Tests.Users.UsersApiTests.AssertProblemAsync(failed, HttpStatusCode.InternalServerError);
+        Assert.False(problem.TryGetProperty("detail", out var detail) && detail.GetString()!.Contains("users", StringComparison.Ordinal), "no internals leak");
+        Assert.Equal(1, during.Sum(HttpMetrics.RequestsTotal, ("method", "GET"), ("route", "/api/users/{id:guid}"), ("status", "500")));
+        Assert.Equal(HttpStatusCode.OK, recovered.StatusCode);
+    }
+
+    private static async Task ExecuteSqliteAsync(ApiFactory app, string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(app.Folder, "app.db")};Pooling=false");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+}

@@ -1,0 +1,130 @@
+using System.Net;
+using Api.Observability;
+using Api.Tests.Infrastructure;
+using Api.Tests.Users;
+
+namespace Api.Tests.Observability;
+
+public sealed class MetricsApiKeyTests(MetricsApiKeyTests.App app) : IClassFixture<MetricsApiKeyTests.App>
+{
+    public const string Key = "s3cret-scrape-key";
+
+    public sealed class App() : ApiFactory(new Dictionary<string, string?> { ["Metrics:ApiKey"] = Key });
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("Authorization", "Bearer wrong-key")]
+    [InlineData("Authorization", "Bearer " + Key + "x")]
+    [InlineData("Authorization", "Basic czNjcmV0LXNjcmFwZS1rZXk=")]
+    [InlineData("Authorization", Key)]
+    [InlineData("X-API-Key", "wrong-key")]
+    [InlineData("X-API-Key", "")]
+    public async Task Scrape_without_the_right_key_is_401_problem(string? header, string? value)
+    {
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        if (header is not null)
+        {
+            request.Headers.TryAddWithoutValidation(header, value);
+        }
+
+        using var response = await client.SendAsync(request);
+
+        await UsersApiTests.AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.DoesNotContain(Key, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Authorization", "Bearer " + Key)]
+    [InlineData("Authorization", "bearer " + Key)]
+    [InlineData("X-API-Key", Key)]
+    public async Task Scrape_with_the_key_is_200_prometheus_text(string header, string value)
+    {
+        using var client = app.CreateClient();
+        await client.GetAsync("/");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        request.Headers.TryAddWithoutValidation(header, value);
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(HttpMetrics.RequestsTotal, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_api_itself_needs_no_key()
+    {
+        using var client = app.CreateClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/")).StatusCode);
+    }
+}
+
+public sealed class MetricsDisabledTests(MetricsDisabledTests.App app) : IClassFixture<MetricsDisabledTests.App>
+{
+    public sealed class App() : ApiFactory(new Dictionary<string, string?> { ["Metrics:Enabled"] = "false" });
+
+    [Fact]
+    public async Task With_metrics_disabled_requests_are_not_recorded_but_metrics_still_serves_the_rest()
+    {
+        using var client = app.CreateClient();
+        await client.GetAsync("/");
+
+        var scrape = await MetricsScrape.FetchAsync(client);
+
+        Assert.Empty(scrape.Named(HttpMetrics.RequestsTotal));
+        Assert.Contains(scrape.Samples, s => s.Name.StartsWith("dotnet_", StringComparison.Ordinal));
+    }
+}
+
+public sealed class MetricsOnSeparatePortTests
+{
+    [Fact]
+    public async Task Metrics_port_serves_metrics_and_the_public_port_does_not()
+    {
+        var folder = TempFolder.Create("api-tests-metrics-port");
+        var metricsPort = FreePort.Next();
+        try
+        {
+            await using var app = await AppProcess.StartAsync(folder, new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
+                ["Metrics:Port"] = metricsPort.ToString(),
+                ["Metrics:Host"] = "127.0.0.1",
+            });
+            using var publicClient = new HttpClient { BaseAddress = app.BaseAddress };
+            using var metricsClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{metricsPort}/") };
+
+            Assert.Equal(HttpStatusCode.OK, (await publicClient.GetAsync("/")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await publicClient.GetAsync("/metrics")).StatusCode);
+            var scrape = await MetricsScrape.FetchAsync(metricsClient);
+            Assert.Equal(1, scrape.Sum(HttpMetrics.RequestsTotal, ("route", "/"), ("status", "200")));
+        }
+        finally
+        {
+            TempFolder.Delete(folder);
+        }
+    }
+
+    [Fact]
+    public async Task A_bad_setting_stops_start_up_with_a_message_naming_the_key()
+    {
+        var folder = TempFolder.Create("api-tests-bad-setting");
+        try
+        {
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => AppProcess.StartAsync(folder, new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
+                ["Metrics:Path"] = "metrics-without-slash",
+            }));
+
+            Assert.Contains("Metrics:Path", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TempFolder.Delete(folder);
+        }
+    }
+}
