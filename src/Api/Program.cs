@@ -2,6 +2,7 @@ using Api;
 using Api.Data;
 using Api.Errors;
 using Api.Observability;
+using Api.Realtime;
 using Api.Users;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -10,6 +11,7 @@ builder.AddErrorHandling();
 builder.AddObservability();
 builder.AddData();
 builder.AddUsers();
+builder.AddRealtime();
 
 var app = builder.Build();
 
@@ -19,6 +21,7 @@ app.UseHttpMetrics();
 app.MapObservability();
 app.MapRoot();
 app.MapUsers();
+app.MapRealtime();
 
 await app.MigrateDatabaseAsync();
 await app.RunAsync();

@@ -1,0 +1,62 @@
+using Api.Observability;
+using Api.Users;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Api.Realtime;
+
+public static class RealtimeExtensions
+{
+    public const string HubPath = "/ws";
+
+    /// <summary>Prefix of the Redis channels the backplane publishes on, so several apps can share one Redis.</summary>
+    public const string RedisChannelPrefix = "Api.Realtime";
+
+    public static IHostApplicationBuilder AddRealtime(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<RealtimeOptions>()
+            .BindConfiguration(RealtimeOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton<RealtimeMetrics>();
+        builder.Services.AddSingleton<IUserCreatedListener, UserCreatedBroadcast>();
+
+        var signalR = builder.Services.AddSignalR();
+        builder.Services.AddOptions<HubOptions>().Configure<IOptions<RealtimeOptions>>((hub, realtime) =>
+        {
+            hub.KeepAliveInterval = realtime.Value.KeepAliveInterval;
+            hub.ClientTimeoutInterval = realtime.Value.ClientTimeoutInterval;
+        });
+
+        // SignalR's client timeout starts only with the first message after the handshake (a client's first ping comes
+        // after its own keep-alive interval, 15 s by default), so a client whose network vanishes before then would stay
+        // counted forever. WebSocket pings that must be answered within the same timeout close that gap.
+        builder.Services.AddOptions<Microsoft.AspNetCore.Builder.WebSocketOptions>().Configure<IOptions<RealtimeOptions>>((webSockets, realtime) =>
+        {
+            webSockets.KeepAliveInterval = realtime.Value.KeepAliveInterval;
+            webSockets.KeepAliveTimeout = realtime.Value.ClientTimeoutInterval;
+        });
+
+        // With Redis, a message sent on one instance reaches the clients of all of them (scale-out).
+        var redis = builder.Configuration.GetConnectionString("Redis");
+        if (!string.IsNullOrWhiteSpace(redis))
+        {
+            signalR.AddStackExchangeRedis(redis, options => options.Configuration.ChannelPrefix = RedisChannel.Literal(RedisChannelPrefix));
+        }
+
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapRealtime(this IEndpointRouteBuilder endpoints)
+    {
+        // WebSockets only: a client may skip negotiation, and behind a load balancer no sticky sessions are needed
+        // (the other transports make several requests per connection, which must all reach the same instance).
+        // Not in the HTTP metrics: a WebSocket request lasts as long as its connection and would swamp the latency buckets.
+        endpoints.MapHub<NotificationsHub>(HubPath, options => options.Transports = HttpTransportType.WebSockets)
+            .DisableHttpMetrics();
+        return endpoints;
+    }
+}
