@@ -52,6 +52,9 @@ public static class RealtimeExtensions
 
     public static IEndpointRouteBuilder MapRealtime(this IEndpointRouteBuilder endpoints)
     {
+        // Created now rather than with the first connection, so the gauge is exported (as 0) from start-up.
+        _ = endpoints.ServiceProvider.GetRequiredService<RealtimeMetrics>();
+
         // WebSockets only: a client may skip negotiation, and behind a load balancer no sticky sessions are needed
         // (the other transports make several requests per connection, which must all reach the same instance).
         // Not in the HTTP metrics: a WebSocket request lasts as long as its connection and would swamp the latency buckets.

@@ -24,17 +24,6 @@ public sealed class RealtimeHubTests(RealtimeHubTests.App app) : IClassFixture<R
     private readonly HttpClient _client = app.CreateClient();
 
     [Fact]
-    public async Task The_gauge_is_exported_as_a_gauge_under_the_seeds_name_and_reads_zero_without_clients()
-    {
-        await GaugeReachesAsync(0);
-
-        var scrape = await MetricsScrape.FetchAsync(_client);
-        Assert.Contains("# TYPE websocket_connections_total gauge", scrape.Text, StringComparison.Ordinal);
-        var sample = Assert.Single(scrape.Named(RealtimeMetrics.ConnectionsTotal));
-        Assert.Equal(RealtimeMetrics.MeterName, sample.Label("otel_scope_name"));
-    }
-
-    [Fact]
     public async Task A_hundred_concurrent_clients_count_a_hundred_and_zero_once_closed()
     {
         var connections = Enumerable.Range(0, 100).Select(_ => Connect()).ToList();
