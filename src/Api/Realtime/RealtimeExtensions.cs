@@ -44,7 +44,13 @@ public static class RealtimeExtensions
         var redis = builder.Configuration.GetConnectionString("Redis");
         if (!string.IsNullOrWhiteSpace(redis))
         {
-            signalR.AddStackExchangeRedis(redis, options => options.Configuration.ChannelPrefix = RedisChannel.Literal(RedisChannelPrefix));
+            signalR.AddStackExchangeRedis(redis, options =>
+            {
+                options.Configuration.ChannelPrefix = RedisChannel.Literal(RedisChannelPrefix);
+                // While Redis is down a broadcast fails at once instead of queueing for the sync timeout: SignalR
+                // promises no delivery anyway, and the request that triggered it should not wait seconds.
+                options.Configuration.BacklogPolicy = BacklogPolicy.FailFast;
+            });
         }
 
         return builder;
