@@ -38,6 +38,10 @@ public sealed class RealtimeHubTests(RealtimeHubTests.App app) : IClassFixture<R
         }
 
         await GaugeReachesAsync(0);
+
+        // A WebSocket request lasts as long as its connection: kept out of the HTTP latency metrics.
+        var scrape = await MetricsScrape.FetchAsync(_client);
+        Assert.DoesNotContain(scrape.Samples, s => s.Label("route").StartsWith(RealtimeExtensions.HubPath, StringComparison.Ordinal));
     }
 
     [Fact]
