@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's raw wrk outputs into the tables of BENCHMARKS.md.
+
+Every comparison is a ratio taken inside one round (the variants of a round ran one after another, alternating), then
+summarised over the rounds as median [min-max]; absolute req/s are medians over the rounds, for the record only.
+"""
+import re
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+raw = Path(sys.argv[1])
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+# results[variant][round] = (requests per second, p99 in ms)
+results = defaultdict(dict)
+for path in sorted(raw.glob("r*-*.txt")):
+    match = re.fullmatch(r"r(\d+)-(.+)\.txt", path.name)
+    text = path.read_text()
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if not rps or not p99:
+        sys.exit(f"report.py: cannot read wrk's output in {path}")
+    if errors:
+        sys.exit(f"report.py: {path.name}: {errors.group(1)} non-2xx responses; the measurement is void")
+    results[match.group(2)][int(match.group(1))] = (float(rps.group(1)), float(p99.group(1)) * UNITS[p99.group(2)])
+
+
+def spread(values, fmt):
+    values = list(values)
+    return f"{fmt(statistics.median(values))} [{fmt(min(values))}–{fmt(max(values))}]"
+
+
+def rps(variant):
+    return spread((r for r, _ in results[variant].values()), lambda v: f"{v:,.0f}")
+
+
+def p99(variant):
+    return spread((p for _, p in results[variant].values()), lambda v: f"{v:.2f}")
+
+
+def ratios(a, b, index=0):
+    rounds = sorted(set(results[a]) & set(results[b]))
+    return [results[a][r][index] / results[b][r][index] for r in rounds]
+
+
+def ratio(a, b, index=0):
+    return spread(ratios(a, b, index), lambda v: f"{v:.3f}")
+
+
+def ratio_x(a, b):
+    return spread(ratios(a, b), lambda v: f"{v:.1f}×")
+
+
+def cost(a, b):
+    return spread((100 * (1 - v) for v in ratios(a, b)), lambda v: f"{v:+.1f} %")
+
+
+rounds = max(len(v) for v in results.values())
+print(f"### Metrics on vs off ({rounds} rounds; median [min–max])\n")
+print("| endpoint | req/s metrics off | req/s metrics on | throughput on/off | cost | p99 ms off | p99 ms on | p99 on/off |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for endpoint, on, off in [("GET /", "api-on-root", "api-off-root"), ("GET /api/users/{id}", "api-on-user", "api-off-user")]:
+    if on in results and off in results:
+        print(f"| `{endpoint}` | {rps(off)} | {rps(on)} | {ratio(on, off)} | {cost(on, off)} | {p99(off)} | {p99(on)} | {ratio(on, off, 1)} |")
+
+print(f"\n### GET / side by side with the seed's stack ({rounds} rounds; median [min–max])\n")
+print("| server | req/s | p99 ms | throughput vs NestJS | throughput vs bare Kestrel |")
+print("| --- | ---: | ---: | ---: | ---: |")
+for name, variant in [("bare Kestrel (ceiling)", "bare-root"), (".NET API, metrics on", "api-on-root"),
+                      (".NET API, metrics off", "api-off-root"), ("NestJS 11 + prom-client", "nest-root")]:
+    if variant in results:
+        vs_nest = ratio_x(variant, "nest-root") if "nest-root" in results else "n/a"
+        vs_bare = ratio(variant, "bare-root") if "bare-root" in results else "n/a"
+        print(f"| {name} | {rps(variant)} | {p99(variant)} | {vs_nest} | {vs_bare} |")

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# bench/run.sh [--quick]: what monitoring costs, measured side by side in one run, printed as the tables of BENCHMARKS.md.
+#   1. HTTP throughput and p99 with wrk over loopback: the API with Metrics:Enabled true vs false (GET / and
+#      GET /api/users/{id}), the seed's NestJS stack and bare Kestrel on GET /. Rounds alternate the variants; every
+#      comparison is a ratio inside a round, reported as median [min–max] over the rounds.
+#   2. A scanner storm: 2 × 100,000 random unmatched URLs; series count and memory before and after.
+#   3. BenchmarkDotNet micro-benchmarks (bench/Micro): the per-request metrics cost, prometheus-net's MeterAdapter for
+#      contrast, and rendering /metrics at 1,000 / 10,000 / 100,000 series.
+#   4. The other features' benchmarks (bench/Realtime, bench/Email) when they exist.
+# Full run ≈ 7 minutes on 2 cores (5 rounds of 6 s); --quick ≈ 3 minutes (2 rounds of 3 s, short BenchmarkDotNet jobs).
+# Everything listens on 127.0.0.1 only. Output: the terminal, and bench/out/<UTC time>/ (raw wrk outputs, logs, results.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+QUICK=0
+for arg in "$@"; do
+  case $arg in
+    --quick) QUICK=1 ;;
+    *) echo "usage: bench/run.sh [--quick]" >&2; exit 2 ;;
+  esac
+done
+if ((QUICK)); then ROUNDS=2 DURATION=3 WARMUP=2; else ROUNDS=5 DURATION=6 WARMUP=4; fi
+CONNECTIONS=32
+SCANNER_BATCH=100000
+
+OUT=$ROOT/bench/out/$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT/raw"
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2> /dev/null || true; done
+  wait 2> /dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+say() { echo "bench: $*" >&2; }
+
+# --- Tools ------------------------------------------------------------------------------------------------------------
+if ! command -v wrk > /dev/null; then
+  if [[ $(id -u) -eq 0 ]]; then
+    say "installing wrk (Debian package)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq > /dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk > /dev/null
+  else
+    say "wrk is missing; install it with: sudo apt-get install -y --no-install-recommends wrk"; exit 1
+  fi
+fi
+for tool in dotnet node npm python3 curl; do
+  command -v "$tool" > /dev/null || { say "$tool is missing"; exit 1; }
+done
+
+# Two cores: the server gets core 0, wrk gets core 1, so neither steals the other's CPU and every server (the .NET ones
+# and node alike) runs on exactly one core. Without taskset or with one core, they share.
+if command -v taskset > /dev/null && (($(nproc) >= 2)); then
+  SERVER_CPU=(taskset -c 0) CLIENT_CPU=(taskset -c 1) PINNING="server on core 0, wrk on core 1 (taskset)"
+else
+  SERVER_CPU=() CLIENT_CPU=() PINNING="not pinned (taskset or a second core missing)"
+fi
+
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/^Mem/ {print $2}') GiB," \
+    "$(. /etc/os-release && echo "$PRETTY_NAME"), .NET $(dotnet --list-runtimes | awk '/AspNetCore/ {v=$2} END {print v}')," \
+    "node $(node --version), $(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}')"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (anything else running on the machine shows up as noise)"
+  echo "mode: $([[ $QUICK == 1 ]] && echo quick || echo full): $ROUNDS rounds × ${DURATION} s per variant after ${WARMUP} s warm-up, wrk -t1 -c$CONNECTIONS; $PINNING"
+} | tee "$OUT/machine.txt" >&2
+
+# --- Build --------------------------------------------------------------------------------------------------------------
+say "building (Release)"
+dotnet build bench/Micro/Api.Benchmarks.csproj -c Release -nologo -v q > "$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }
+dotnet build bench/peers/bare-kestrel/BareKestrel.csproj -c Release -nologo -v q >> "$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }
+(
+  cd bench/peers/nestjs
+  [[ -d node_modules ]] || npm ci --no-audit --no-fund > "$OUT/npm.log" 2>&1
+  npx tsc -p tsconfig.json
+) || { say "NestJS peer failed to build (see $OUT/npm.log)"; exit 1; }
+
+# --- Servers ------------------------------------------------------------------------------------------------------------
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+wait_ready() { # name url
+  for _ in $(seq 1 150); do
+    curl -sf -o /dev/null "$2" && return 0
+    sleep 0.2
+  done
+  say "$1 did not answer on $2; its log:"; tail -n 30 "$OUT/$1.log" >&2; exit 1
+}
+
+start_api() { # name port metrics-enabled
+  # From the build folder, so the app reads its own appsettings.json (log levels) as a deployed app does.
+  (cd src/Api/bin/Release/net10.0 && exec "${SERVER_CPU[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
+    --Metrics:Enabled="$3" --ConnectionStrings:Sqlite="Data Source=$TMP/$1.db") > "$OUT/$1.log" 2>&1 &
+  PIDS+=($!)
+}
+
+say "starting the servers"
+API_ON_PORT=$(free_port); start_api api-on "$API_ON_PORT" true
+API_OFF_PORT=$(free_port); start_api api-off "$API_OFF_PORT" false
+BARE_PORT=$(free_port)
+(cd bench/peers/bare-kestrel/bin/Release/net10.0 && exec "${SERVER_CPU[@]}" dotnet BareKestrel.dll --urls "http://127.0.0.1:$BARE_PORT") > "$OUT/bare.log" 2>&1 &
+PIDS+=($!)
+NEST_PORT=$(free_port)
+(cd bench/peers/nestjs && NODE_ENV=production exec "${SERVER_CPU[@]}" node dist/main.js --port="$NEST_PORT") > "$OUT/nest.log" 2>&1 &
+PIDS+=($!)
+
+API_ON=http://127.0.0.1:$API_ON_PORT API_OFF=http://127.0.0.1:$API_OFF_PORT
+BARE=http://127.0.0.1:$BARE_PORT NEST=http://127.0.0.1:$NEST_PORT
+wait_ready api-on "$API_ON/"; wait_ready api-off "$API_OFF/"; wait_ready bare "$BARE/"; wait_ready nest "$NEST/"
+
+create_user() { # base-url -> id
+  curl -sf -X POST "$1/api/users" -H 'Content-Type: application/json' -d '{"name":"Bench","email":"bench@example.com"}' |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'
+}
+ON_ID=$(create_user "$API_ON") OFF_ID=$(create_user "$API_OFF")
+
+VARIANTS=(
+  "api-on-root $API_ON/"
+  "api-off-root $API_OFF/"
+  "nest-root $NEST/"
+  "bare-root $BARE/"
+  "api-on-user $API_ON/api/users/$ON_ID"
+  "api-off-user $API_OFF/api/users/$OFF_ID"
+)
+
+say "warming up every variant for ${WARMUP} s"
+for variant in "${VARIANTS[@]}"; do
+  read -r _ url <<< "$variant"
+  "${CLIENT_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "$url" > /dev/null
+done
+
+for round in $(seq 1 "$ROUNDS"); do
+  # Odd rounds run the list forwards, even rounds backwards, so a slow drift of the machine favours no variant.
+  order=("${VARIANTS[@]}")
+  if ((round % 2 == 0)); then
+    order=(); for ((i = ${#VARIANTS[@]} - 1; i >= 0; i--)); do order+=("${VARIANTS[i]}"); done
+  fi
+  for variant in "${order[@]}"; do
+    read -r name url <<< "$variant"
+    say "round $round/$ROUNDS: $name"
+    "${CLIENT_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url" > "$OUT/raw/r$round-$name.txt"
+  done
+done
+
+# --- Scanner storm: random unmatched URLs through the real app with metrics on ------------------------------------------
+snapshot() { # label
+  curl -sf "$API_ON/metrics" | python3 bench/lib/snapshot.py "$1"
+}
+storm() { # requests
+  SCANNER_REQUESTS=$1 "${CLIENT_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d120s -s bench/lib/scanner.lua "$API_ON/" > "$OUT/raw/storm-$1.txt"
+}
+
+say "scanner storm: 2 × $SCANNER_BATCH random unmatched requests"
+storm 10000 # warm-up: the unmatched series and the 404 path exist before the first snapshot
+{
+  echo "### Scanner storm: random unmatched URLs and methods, metrics on"
+  echo
+  echo "| after | unmatched requests counted | http_* series | /metrics KiB | working set MiB | GC heap MiB (last GC) | GC committed MiB |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  snapshot "warm-up (10,000)"
+  storm "$SCANNER_BATCH"; snapshot "+ $SCANNER_BATCH"
+  storm "$SCANNER_BATCH"; snapshot "+ $SCANNER_BATCH more"
+} > "$OUT/storm.md"
+
+for pid in "${PIDS[@]}"; do kill "$pid" 2> /dev/null || true; done
+wait 2> /dev/null || true
+PIDS=()
+
+# --- Micro-benchmarks ---------------------------------------------------------------------------------------------------
+say "micro-benchmarks (BenchmarkDotNet)"
+micro_args=(--filter '*' --artifacts "$OUT/micro")
+((QUICK)) && micro_args+=(--quick)
+dotnet bench/Micro/bin/Release/net10.0/Api.Benchmarks.dll "${micro_args[@]}" > "$OUT/micro.log" 2>&1 || { tail -n 40 "$OUT/micro.log"; exit 1; }
+{
+  echo "### Micro-benchmarks (BenchmarkDotNet, in-process)"
+  echo
+  grep -E '^// [0-9]+ routes|^// prometheus-net registry' "$OUT/micro.log" | sed 's|^// |- |'
+  echo
+  sed -n '/^| Type /,/^$/p' "$OUT/micro.log"
+} > "$OUT/micro.md"
+
+# --- The other features' benchmarks, when they have landed --------------------------------------------------------------
+: > "$OUT/features.md"
+for feature in Realtime Email; do
+  dir=bench/$feature
+  if [[ -x $dir/run.sh ]]; then
+    say "bench/$feature/run.sh"
+    { echo "### $feature"; echo; "$dir/run.sh" "$@"; echo; } >> "$OUT/features.md" 2> "$OUT/$feature.log" ||
+      { say "bench/$feature/run.sh failed (see $OUT/$feature.log)"; exit 1; }
+  elif compgen -G "$dir/*.csproj" > /dev/null; then
+    say "bench/$feature (dotnet run)"
+    { echo "### $feature"; echo; dotnet run -c Release --project "$dir" -- "$@"; echo; } >> "$OUT/features.md" 2> "$OUT/$feature.log" ||
+      { say "bench/$feature failed (see $OUT/$feature.log)"; exit 1; }
+  else
+    say "note: bench/$feature does not exist yet; skipped"
+  fi
+done
+
+# --- Report -------------------------------------------------------------------------------------------------------------
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
+{
+  sed 's/^/    /' "$OUT/machine.txt"
+  echo
+  python3 bench/lib/report.py "$OUT/raw"
+  echo
+  cat "$OUT/storm.md" "$OUT/micro.md" "$OUT/features.md"
+} > "$OUT/results.md"
+cat "$OUT/results.md"
+say "saved in ${OUT#"$ROOT"/}"
