@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Api.Observability;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -19,11 +20,14 @@ internal sealed class InProcessApi : IAsyncDisposable
         _app = app;
         BaseAddress = baseAddress;
         Metrics = app.Services.GetRequiredService<HttpMetrics>();
+        MeterFactory = app.Services.GetRequiredService<IMeterFactory>();
     }
 
     public Uri BaseAddress { get; }
 
     public HttpMetrics Metrics { get; }
+
+    public IMeterFactory MeterFactory { get; }
 
     public static async Task<InProcessApi> StartAsync(Action<IServiceCollection>? configure = null)
     {

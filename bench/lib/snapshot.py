@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Reads one /metrics scrape on stdin and prints a row of bench/run.sh's scanner-storm table (label = argv[1])."""
+"""Reads one /metrics scrape on stdin and prints a row of bench/run.sh's scanner-storm table (label = argv[1]), or with
+--unmatched only the number of unmatched requests counted so far."""
 import re
 import sys
 
@@ -10,8 +11,12 @@ def total(name):
     return sum(float(v) for v in re.findall(r"^" + name + r"(?:\{[^}]*\})? (\S+)", text, re.M))
 
 
-series = len(re.findall(r"^http_request", text, re.M))
 unmatched = sum(float(v) for v in re.findall(r'^http_requests_total\{[^}]*route="unmatched"[^}]*\} (\S+)', text, re.M))
+if label == "--unmatched":
+    print(int(unmatched))
+    sys.exit(0)
+
+series = len(re.findall(r"^http_request", text, re.M))
 mib = 2 ** 20
 print(f"| {label} | {unmatched:,.0f} | {series} | {len(text) / 1024:,.0f}"
       f" | {total('dotnet_process_memory_working_set_bytes') / mib:,.1f}"
