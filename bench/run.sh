@@ -192,19 +192,22 @@ dotnet bench/Micro/bin/Release/net10.0/Api.Benchmarks.dll "${micro_args[@]}" > "
 
 # --- The other features' benchmarks, when they have landed --------------------------------------------------------------
 : > "$OUT/features.md"
+# Each feature's bench/<Feature>/run.sh prints its own table. In quick mode it gets --quick if it takes that flag, or the
+# smaller arguments below (Realtime's argument is its target number of connections).
+declare -A QUICK_ARGS=([Realtime]="2000")
 for feature in Realtime Email; do
-  dir=bench/$feature
-  if [[ -x $dir/run.sh ]]; then
-    say "bench/$feature/run.sh"
-    { echo "### $feature"; echo; "$dir/run.sh" "$@"; echo; } >> "$OUT/features.md" 2> "$OUT/$feature.log" ||
-      { say "bench/$feature/run.sh failed (see $OUT/$feature.log)"; exit 1; }
-  elif compgen -G "$dir/*.csproj" > /dev/null; then
-    say "bench/$feature (dotnet run)"
-    { echo "### $feature"; echo; dotnet run -c Release --project "$dir" -- "$@"; echo; } >> "$OUT/features.md" 2> "$OUT/$feature.log" ||
-      { say "bench/$feature failed (see $OUT/$feature.log)"; exit 1; }
-  else
-    say "note: bench/$feature does not exist yet; skipped"
+  script=bench/$feature/run.sh
+  if [[ ! -x $script ]]; then
+    say "note: $script does not exist yet; skipped"
+    continue
   fi
+  feature_args=()
+  if ((QUICK)); then
+    if grep -q -- '--quick' "$script"; then feature_args=(--quick); elif [[ -n ${QUICK_ARGS[$feature]:-} ]]; then read -ra feature_args <<< "${QUICK_ARGS[$feature]}"; fi
+  fi
+  say "$script ${feature_args[*]}"
+  { echo "### $feature ($script ${feature_args[*]})"; echo; "$script" "${feature_args[@]}"; echo; } >> "$OUT/features.md" 2> "$OUT/$feature.log" ||
+    { say "$script failed (see $OUT/$feature.log)"; exit 1; }
 done
 
 # --- Report -------------------------------------------------------------------------------------------------------------

@@ -80,6 +80,7 @@ public class PrometheusNetMeterAdapterBenchmarks
             InstrumentFilterPredicate = instrument => instrument.Meter.Name == MeterName,
             Registry = registry,
             MetricFactory = Metrics.WithCustomRegistry(registry), // the default factory writes to the default registry
+            ResolveHistogramBuckets = _ => new MetricsOptions().DurationBuckets, // the same 11 buckets as ours
         });
         _meter = new Meter(MeterName);
         _requests = _meter.CreateCounter<long>(HttpMetrics.RequestsTotal);
