@@ -9,6 +9,14 @@ cd "$(dirname "$0")"
 declare -A NEEDS=(
   ["/usr/lib/postgresql/*/bin/initdb"]="postgresql"
   ["redis-server"]="redis-server"
+  ["prometheus"]="prometheus"
+  ["promtool"]="prometheus"
+  ["prometheus-alertmanager"]="prometheus-alertmanager"
+  ["amtool"]="prometheus-alertmanager"
+  ["prometheus-node-exporter"]="prometheus-node-exporter"
+  ["prometheus-postgres-exporter"]="prometheus-postgres-exporter"
+  ["prometheus-redis-exporter"]="prometheus-redis-exporter"
+  ["docker-compose"]="docker-compose"
 )
 
 missing=()
@@ -57,6 +65,36 @@ run_dotnet_tests() {
   rm -f "$log"
 }
 
+# The monitoring configuration, checked by the tools that load it (no server, no Docker engine needed).
+run_check() { # name command...
+  local name=$1
+  shift
+  local output
+  if output=$("$@" 2>&1); then
+    record "$name" 1 0
+  else
+    echo "$output" >&2
+    record "$name" 0 1
+  fi
+}
+
+run_monitoring_checks() {
+  local env_file
+  env_file=$(mktemp)
+  # A throwaway env file: every variable docker-compose.yml requires, with dummy values.
+  printf '%s\n' GRAFANA_ADMIN_PASSWORD=x METRICS_API_KEY=x POSTGRES_PASSWORD=x > "$env_file"
+  run_check "docker-compose config" docker-compose --env-file "$env_file" --profile app config -q
+  run_check "docker-compose config (API_TARGET=host)" env API_TARGET=host docker-compose --env-file "$env_file" config -q
+  rm -f "$env_file"
+  # --syntax-only: the scrape key file exists only inside the container; the end-to-end test (Monitoring/) loads the
+  # whole configuration, key file and rules included, into a real Prometheus.
+  run_check "promtool check config" promtool check config --syntax-only prometheus/prometheus.yml
+  run_check "promtool check rules" promtool check rules prometheus/alerts.yml
+  run_check "promtool test rules" promtool test rules prometheus/alerts.test.yml
+  run_check "amtool check-config" amtool check-config alertmanager/alertmanager.yml
+}
+
+run_monitoring_checks
 run_dotnet_tests
 
 echo "$passed passed, $failed failed"

@@ -1,0 +1,121 @@
+using System.Text.Json;
+
+namespace Api.Tests.Infrastructure;
+
+/// <summary>
+/// A real Prometheus (Debian's <c>prometheus</c> package) on 127.0.0.1, loading a configuration file the test wrote,
+/// with its data in a temporary folder. Queries go through the same HTTP API Grafana uses.
+/// </summary>
+public sealed class PrometheusServer : IAsyncDisposable
+{
+    private readonly NativeProcess _process;
+    private readonly string _dataFolder;
+    private readonly HttpClient _http;
+
+    private PrometheusServer(NativeProcess process, string dataFolder, int port)
+    {
+        _process = process;
+        _dataFolder = dataFolder;
+        Port = port;
+        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    public int Port { get; }
+    public string Output => _process.Output;
+
+    /// <param name="port">Chosen by the caller, because the configuration names it (Prometheus scrapes itself).</param>
+    public static async Task<PrometheusServer> StartAsync(string configFile, int port)
+    {
+        var binary = Binaries.Find("prometheus", "prometheus", "/usr/bin/prometheus");
+        var data = TempFolder.Create("api-tests-prometheus");
+        var process = NativeProcess.Start(binary,
+        [
+            $"--config.file={configFile}", $"--storage.tsdb.path={data}", $"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=1h", "--web.enable-lifecycle",
+        ]);
+        var server = new PrometheusServer(process, data, port);
+        await Eventually.HoldsAsync(async () => process.HasExited || (await server._http.GetAsync("-/ready")).IsSuccessStatusCode,
+            TimeSpan.FromSeconds(30), $"prometheus on port {port}", () => process.Output);
+        if (process.HasExited)
+        {
+            await server.DisposeAsync();
+            throw new InvalidOperationException($"prometheus exited during start-up:\n{process.Output}");
+        }
+
+        return server;
+    }
+
+    /// <summary>An instant query; fails with Prometheus' own error message when the query is invalid.</summary>
+    public async Task<IReadOnlyList<JsonElement>> QueryAsync(string promql)
+    {
+        using var content = new FormUrlEncodedContent([new("query", promql)]);
+        using var response = await _http.PostAsync("api/v1/query", content);
+        var data = await ReadDataAsync(response, promql);
+        return data.GetProperty("resultType").GetString() is "vector" or "matrix"
+            ? data.GetProperty("result").EnumerateArray().ToList()
+            : [data.GetProperty("result")];
+    }
+
+    /// <summary>Every metric name Prometheus holds a series of.</summary>
+    public async Task<IReadOnlySet<string>> MetricNamesAsync()
+    {
+        using var response = await _http.GetAsync("api/v1/label/__name__/values");
+        var data = await ReadDataAsync(response, "__name__ values");
+        return data.EnumerateArray().Select(name => name.GetString()!).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>The active targets as (job, instance, health, last error).</summary>
+    public async Task<IReadOnlyList<(string Job, string Instance, string Health, string Error)>> TargetsAsync()
+    {
+        using var response = await _http.GetAsync("api/v1/targets?state=active");
+        var data = await ReadDataAsync(response, "targets");
+        return data.GetProperty("activeTargets").EnumerateArray().Select(t => (
+            t.GetProperty("labels").GetProperty("job").GetString()!,
+            t.GetProperty("labels").GetProperty("instance").GetString()!,
+            t.GetProperty("health").GetString()!,
+            t.GetProperty("lastError").GetString() ?? "")).ToList();
+    }
+
+    /// <summary>Alerts pending or firing now, as (name, state, labels).</summary>
+    public async Task<IReadOnlyList<(string Name, string State, JsonElement Labels)>> AlertsAsync()
+    {
+        using var response = await _http.GetAsync("api/v1/alerts");
+        var data = await ReadDataAsync(response, "alerts");
+        return data.GetProperty("alerts").EnumerateArray().Select(a => (
+            a.GetProperty("labels").GetProperty("alertname").GetString()!,
+            a.GetProperty("state").GetString()!,
+            a.GetProperty("labels").Clone())).ToList();
+    }
+
+    /// <summary>Rule groups as Prometheus loaded them, with each rule's last evaluation error (empty when fine).</summary>
+    public async Task<IReadOnlyList<(string Name, string Health, string Error)>> RulesAsync()
+    {
+        using var response = await _http.GetAsync("api/v1/rules");
+        var data = await ReadDataAsync(response, "rules");
+        return data.GetProperty("groups").EnumerateArray()
+            .SelectMany(g => g.GetProperty("rules").EnumerateArray())
+            .Select(r => (r.GetProperty("name").GetString()!, r.GetProperty("health").GetString()!,
+                r.TryGetProperty("lastError", out var error) ? error.GetString() ?? "" : ""))
+            .ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        await _process.DisposeAsync();
+        TempFolder.Delete(_dataFolder);
+    }
+
+    private static async Task<JsonElement> ReadDataAsync(HttpResponseMessage response, string what)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        using var document = JsonDocument.Parse(text);
+        var root = document.RootElement;
+        if (root.GetProperty("status").GetString() != "success")
+        {
+            throw new InvalidOperationException($"Prometheus rejected {what}: {root.GetProperty("error").GetString()}");
+        }
+
+        return root.GetProperty("data").Clone();
+    }
+}

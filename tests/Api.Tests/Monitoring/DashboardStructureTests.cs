@@ -1,0 +1,111 @@
+using System.Text.Json;
+
+namespace Api.Tests.Monitoring;
+
+/// <summary>What Grafana would accept or silently get wrong, checked on the JSON files without a Grafana.</summary>
+public sealed class DashboardStructureTests
+{
+    public static TheoryData<string> Files() => new(Dashboards.Files.Select(Path.GetFileName)!);
+
+    private static JsonElement Load(string file) => Dashboards.Load(MonitoringConfig.RepositoryFile(Path.Combine("grafana/dashboards", file)));
+
+    [Fact]
+    public void The_main_dashboard_has_the_seed_panels_settings_and_variables()
+    {
+        var dashboard = Load(Dashboards.MainDashboard);
+        var titles = Dashboards.Panels(dashboard).Select(p => p.GetProperty("title").GetString()).ToList();
+        foreach (var title in Dashboards.SeedPanelTitles)
+        {
+            Assert.Contains(title, titles);
+        }
+
+        Assert.Equal("piechart", Dashboards.Panels(dashboard).Single(p => p.GetProperty("title").GetString() == "Status Codes Distribution").GetProperty("type").GetString());
+        Assert.Equal("10s", dashboard.GetProperty("refresh").GetString());
+        Assert.Equal("now-1h", dashboard.GetProperty("time").GetProperty("from").GetString());
+        Assert.Equal("dark", dashboard.GetProperty("style").GetString());
+        var variables = dashboard.GetProperty("templating").GetProperty("list").EnumerateArray().Select(v => v.GetProperty("name").GetString()).ToList();
+        Assert.Equal(["job", "instance"], variables);
+        foreach (var row in new[] { ".NET runtime", "PostgreSQL", "Redis" })
+        {
+            Assert.Contains(Dashboards.Panels(dashboard), p => p.GetProperty("type").GetString() == "row" && p.GetProperty("title").GetString() == row);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Panel_ids_are_unique_and_panels_do_not_overlap(string file)
+    {
+        var panels = Dashboards.Panels(Load(file)).ToList();
+        var ids = panels.Select(p => p.GetProperty("id").GetInt32()).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+
+        var boxes = panels.Select(p => (Title: p.GetProperty("title").GetString(), Box: p.GetProperty("gridPos"))).ToList();
+        foreach (var (title, box) in boxes)
+        {
+            Assert.InRange(Get(box, "x") + Get(box, "w"), 1, 24);
+        }
+
+        for (var i = 0; i < boxes.Count; i++)
+        {
+            for (var j = i + 1; j < boxes.Count; j++)
+            {
+                Assert.False(Overlap(boxes[i].Box, boxes[j].Box), $"'{boxes[i].Title}' and '{boxes[j].Title}' overlap in {file}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Every_panel_target_and_variable_uses_the_provisioned_datasource(string file)
+    {
+        var uid = Dashboards.ProvisionedDatasourceUid();
+        var dashboard = Load(file);
+        foreach (var panel in Dashboards.Panels(dashboard).Where(p => p.GetProperty("type").GetString() != "row"))
+        {
+            Assert.Equal(uid, panel.GetProperty("datasource").GetProperty("uid").GetString());
+            foreach (var target in panel.GetProperty("targets").EnumerateArray())
+            {
+                Assert.Equal(uid, target.GetProperty("datasource").GetProperty("uid").GetString());
+            }
+        }
+
+        foreach (var variable in dashboard.GetProperty("templating").GetProperty("list").EnumerateArray())
+        {
+            Assert.Equal(uid, variable.GetProperty("datasource").GetProperty("uid").GetString());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Rates_use_rate_interval_and_app_panels_honour_the_variables(string file)
+    {
+        foreach (var query in Dashboards.Queries().Where(q => q.Dashboard == file))
+        {
+            foreach (var window in System.Text.RegularExpressions.Regex.Matches(query.Expr, @"\b(rate|irate)\([^\[]*\[([^\]]+)\]").Select(m => m.Groups[2].Value))
+            {
+                Assert.True(window == "$__rate_interval", $"'{query.PanelTitle}' uses rate over [{window}]: use [$__rate_interval]");
+            }
+
+            var appMetrics = Dashboards.MetricNames(query.Expr).Where(m => m.StartsWith("http_", StringComparison.Ordinal) || m.StartsWith("queue_", StringComparison.Ordinal)
+                || m.StartsWith("websocket_", StringComparison.Ordinal) || m.StartsWith("dotnet_", StringComparison.Ordinal) || m.StartsWith("process_", StringComparison.Ordinal));
+            if (appMetrics.Any())
+            {
+                Assert.True(query.Expr.Contains("$job", StringComparison.Ordinal) && query.Expr.Contains("$instance", StringComparison.Ordinal),
+                    $"'{query.PanelTitle}' ignores the job/instance variables: {query.Expr}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Metric_names_are_read_from_promql()
+    {
+        Assert.Equal(["http_requests_total"], Dashboards.MetricNames("sum by (method, route) (rate(http_requests_total{status=~\"5..\", job=~\"$job\"}[$__rate_interval])) or vector(0)"));
+        Assert.Equal(["a_bucket", "job:b:rate5m"], Dashboards.MetricNames("histogram_quantile(0.95, sum by (le) (rate(a_bucket[5m]))) > on (job) group_left job:b:rate5m").Order(StringComparer.Ordinal));
+    }
+
+    private static int Get(JsonElement box, string name) => box.GetProperty(name).GetInt32();
+
+    private static bool Overlap(JsonElement a, JsonElement b) =>
+        Get(a, "x") < Get(b, "x") + Get(b, "w") && Get(b, "x") < Get(a, "x") + Get(a, "w") &&
+        Get(a, "y") < Get(b, "y") + Get(b, "h") && Get(b, "y") < Get(a, "y") + Get(a, "h");
+}

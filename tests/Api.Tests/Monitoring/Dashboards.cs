@@ -1,0 +1,112 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using YamlDotNet.Serialization;
+
+namespace Api.Tests.Monitoring;
+
+public sealed record PanelQuery(string Dashboard, int PanelId, string PanelTitle, string RefId, string Expr);
+
+/// <summary>The Grafana files of the repository, read the way Grafana reads them, plus what the tests need of PromQL.</summary>
+public static partial class Dashboards
+{
+    /// <summary>The panels of the original guide, which must show data as soon as there has been traffic.</summary>
+    public static readonly string[] SeedPanelTitles =
+    [
+        "HTTP Request Rate", "HTTP Request Duration", "Total Requests", "Status Codes Distribution",
+        "WebSocket Connections", "Queue Jobs", "Error Rate", "Queue Processing Rate",
+    ];
+
+    public const string MainDashboard = "backend-boilerplate.json";
+
+    public static IReadOnlyList<string> Files { get; } =
+        Directory.GetFiles(MonitoringConfig.RepositoryFile("grafana/dashboards"), "*.json").Order(StringComparer.Ordinal).ToList();
+
+    public static JsonElement Load(string file)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(file));
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>Every panel, those nested in collapsed rows included.</summary>
+    public static IEnumerable<JsonElement> Panels(JsonElement dashboard)
+    {
+        foreach (var panel in dashboard.GetProperty("panels").EnumerateArray())
+        {
+            yield return panel;
+            if (panel.TryGetProperty("panels", out var nested))
+            {
+                foreach (var inner in nested.EnumerateArray())
+                {
+                    yield return inner;
+                }
+            }
+        }
+    }
+
+    public static IEnumerable<PanelQuery> Queries() =>
+        from file in Files
+        let dashboard = Load(file)
+        from panel in Panels(dashboard)
+        where panel.TryGetProperty("targets", out _)
+        from target in panel.GetProperty("targets").EnumerateArray()
+        select new PanelQuery(Path.GetFileName(file), panel.GetProperty("id").GetInt32(), panel.GetProperty("title").GetString()!,
+            target.GetProperty("refId").GetString()!, target.GetProperty("expr").GetString()!);
+
+    /// <summary>The <c>uid</c> of the default datasource grafana/provisioning/datasources/datasource.yml provisions.</summary>
+    public static string ProvisionedDatasourceUid()
+    {
+        var config = new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(
+            File.ReadAllText(MonitoringConfig.RepositoryFile("grafana/provisioning/datasources/datasource.yml")));
+        var defaults = ((List<object>)config["datasources"]).Cast<Dictionary<object, object>>()
+            .Where(d => d.TryGetValue("isDefault", out var isDefault) && (string)isDefault == "true").ToList();
+        Assert.Single(defaults);
+        return (string)defaults[0]["uid"];
+    }
+
+    /// <summary>
+    /// Grafana's variables replaced the way Grafana would for "All" over a few minutes of data: <c>$job</c> and
+    /// <c>$instance</c> by their allValue, <c>$__rate_interval</c> by four scrape intervals (Grafana's floor for it),
+    /// <c>$__range</c> by the dashboard's default hour.
+    /// </summary>
+    public static string Substitute(string expr, TimeSpan scrapeInterval) => expr
+        .Replace("$__rate_interval", $"{(int)(4 * scrapeInterval.TotalSeconds)}s", StringComparison.Ordinal)
+        .Replace("$__range", "1h", StringComparison.Ordinal)
+        .Replace("$__interval", $"{(int)scrapeInterval.TotalSeconds}s", StringComparison.Ordinal)
+        .Replace("$job", ".+", StringComparison.Ordinal)
+        .Replace("$instance", ".+", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The metric names a PromQL expression selects: what remains after removing strings, label matchers, ranges,
+    /// grouping clauses, function names and keywords. Names with a colon are recording rules.
+    /// </summary>
+    public static IReadOnlySet<string> MetricNames(string expr)
+    {
+        var stripped = Strings().Replace(expr, "\"\"");
+        stripped = Braces().Replace(stripped, " ");
+        stripped = Brackets().Replace(stripped, " ");
+        stripped = Grouping().Replace(stripped, " ");
+        return Identifiers().Matches(stripped)
+            .Where(m => !stripped[(m.Index + m.Length)..].TrimStart().StartsWith('('))
+            .Select(m => m.Value)
+            .Where(name => !Keywords.Contains(name))
+            .ToHashSet(StringComparer.Ordinal);
+    }
+
+    private static readonly HashSet<string> Keywords = new(StringComparer.Ordinal)
+        { "and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left", "group_right", "Inf", "NaN" };
+
+    [GeneratedRegex("\"(?:[^\"\\\\]|\\\\.)*\"")]
+    private static partial Regex Strings();
+
+    [GeneratedRegex(@"\{[^}]*\}")]
+    private static partial Regex Braces();
+
+    [GeneratedRegex(@"\[[^\]]*\]")]
+    private static partial Regex Brackets();
+
+    [GeneratedRegex(@"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")]
+    private static partial Regex Grouping();
+
+    [GeneratedRegex(@"(?<![\w.$])[a-zA-Z_:][a-zA-Z0-9_:]*")]
+    private static partial Regex Identifiers();
+}
