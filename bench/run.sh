@@ -148,18 +148,26 @@ snapshot() { # label
   curl -sf "$API_ON/metrics" | python3 bench/lib/snapshot.py "$1"
 }
 storm() { # requests: random unmatched URLs until the app has counted this many more, at most 120 s
-  local before now wrk_pid
+  local before now wrk_pid deadline=$((SECONDS + 120)) batch=0
   before=$(curl -sf "$API_ON/metrics" | python3 bench/lib/snapshot.py --unmatched)
-  "${CLIENT_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d120s -s bench/lib/scanner.lua "$API_ON/" > "$OUT/raw/storm-$1.txt" &
-  wrk_pid=$!
-  while kill -0 "$wrk_pid" 2> /dev/null; do
-    sleep 0.5
+  now=$before
+  # wrk can only stop on time, and once it ended by itself before the count was reached: restart it until then.
+  while ((now - before < $1 && SECONDS < deadline)); do
+    batch=$((batch + 1))
+    "${CLIENT_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d120s -s bench/lib/scanner.lua "$API_ON/" > "$OUT/raw/storm-$1-$STORM-$batch.txt" 2>&1 &
+    wrk_pid=$!
+    while kill -0 "$wrk_pid" 2> /dev/null && ((SECONDS < deadline)); do
+      sleep 0.5
+      now=$(curl -sf "$API_ON/metrics" | python3 bench/lib/snapshot.py --unmatched)
+      ((now - before >= $1)) && break
+    done
+    kill "$wrk_pid" 2> /dev/null || true
+    wait "$wrk_pid" 2> /dev/null || true
     now=$(curl -sf "$API_ON/metrics" | python3 bench/lib/snapshot.py --unmatched)
-    ((now - before >= $1)) && break
   done
-  kill "$wrk_pid" 2> /dev/null || true
-  wait "$wrk_pid" 2> /dev/null || true
+  STORM=$((STORM + 1))
 }
+STORM=1
 
 say "scanner storm: 2 × $SCANNER_BATCH random unmatched requests"
 storm 10000 # warm-up: the unmatched series and the 404 path exist before the first snapshot
