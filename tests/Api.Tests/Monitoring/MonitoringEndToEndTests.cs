@@ -1,0 +1,194 @@
+using System.Net.Http.Json;
+using Api.Tests.Infrastructure;
+using YamlDotNet.Serialization;
+
+namespace Api.Tests.Monitoring;
+
+/// <summary>
+/// The shipped prometheus.yml, alerts.yml, alertmanager.yml and dashboards against the running app and exporters:
+/// every target is scraped, every rule evaluates, every panel query answers with data, every metric they name exists,
+/// and an induced fault travels as an alert from Prometheus through Alertmanager to a webhook.
+/// </summary>
+public sealed class MonitoringEndToEndTests(MonitoringStack stack) : IClassFixture<MonitoringStack>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
+
+    [Fact]
+    public async Task Every_job_of_prometheus_yml_is_scraped_and_up()
+    {
+        // Prometheus' first scrape lands some seconds after start whatever the interval: poll.
+        await Eventually.HoldsAsync(async () =>
+        {
+            var targets = await stack.Prometheus.TargetsAsync();
+            return targets.Count == 6 && targets.All(t => t.Health == "up");
+        }, Patience, "all six targets up", () => string.Join("\n", stack.Prometheus.TargetsAsync().Result) + "\n" + stack.Diagnostics());
+
+        var jobs = (await stack.Prometheus.TargetsAsync()).Select(t => t.Job).Order(StringComparer.Ordinal);
+        Assert.Equal(["alertmanager", "api", "node", "postgres", "prometheus", "redis"], jobs);
+    }
+
+    [Fact]
+    public async Task Every_panel_query_of_every_dashboard_answers_with_data()
+    {
+        var queries = Dashboards.Queries().ToList();
+        Assert.NotEmpty(queries);
+        foreach (var query in queries)
+        {
+            var promql = Dashboards.Substitute(query.Expr, MonitoringConfig.Interval);
+            // A query Prometheus rejects fails at once; an empty answer is retried until the data is there.
+            if ((await QueryOrFailAsync(query, promql)).Count == 0)
+            {
+                await Eventually.HoldsAsync(async () => (await stack.Prometheus.QueryAsync(promql)).Count > 0, Patience,
+                    $"data for panel '{query.PanelTitle}' ({query.Dashboard} #{query.PanelId} {query.RefId}): {promql}", stack.Diagnostics);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_seed_panels_show_the_traffic_that_happened()
+    {
+        // 5 users created, each a welcome email through the queue; 3 WebSocket clients connected. (Raw counter values:
+        // a series first scraped after its requests shows them in its value, not in increase().)
+        await AssertEventuallyAsync("sum(http_requests_total{route=\"/api/users\", method=\"POST\", status=\"201\"})", v => v >= 5);
+        await AssertEventuallyAsync("sum(websocket_connections_total)", v => v == 3);
+        await AssertEventuallyAsync("sum(queue_jobs_completed_total{queue=\"email\"})", v => v >= 5);
+        await AssertEventuallyAsync("sum(http_requests_total{route=\"unmatched\"})", v => v >= 1);
+        await AssertEventuallyAsync("sum(http_requests_total{method=\"_OTHER\"})", v => v >= 1);
+        await AssertEventuallyAsync("sum(http_requests_total{status=~\"5..\"})", v => v >= 1);
+        // The scrapes themselves are never counted.
+        Assert.Empty(await stack.Prometheus.QueryAsync("http_requests_total{route=~\".*metrics.*\"}"));
+    }
+
+    [Fact]
+    public async Task Every_metric_named_by_a_panel_a_variable_or_a_rule_is_exposed()
+    {
+        var rules = LoadRules();
+        var recorded = rules.Where(r => r.ContainsKey("record")).Select(r => (string)r["record"]).ToHashSet(StringComparer.Ordinal);
+        var named = new List<(string Where, string Metric)>();
+        named.AddRange(Dashboards.Queries().SelectMany(q => Dashboards.MetricNames(q.Expr).Select(m => ($"panel '{q.PanelTitle}'", m))));
+        named.AddRange(Dashboards.Files.SelectMany(file => Dashboards.Load(file).GetProperty("templating").GetProperty("list").EnumerateArray())
+            .Select(v => v.GetProperty("definition").GetString()!)
+            .Select(definition => ($"variable {definition}", definition["label_values(".Length..definition.IndexOfAny(['{', ','])].Trim())));
+        named.AddRange(rules.SelectMany(r => Dashboards.MetricNames((string)r["expr"])
+            .Select(m => ($"rule {(r.TryGetValue("alert", out var a) ? a : r["record"])}", m))));
+        Assert.Contains(named, n => n.Metric == "http_requests_total");
+
+        // Wait for the series that appear last (the queue's, after the welcome emails ran) before reading the names.
+        IReadOnlySet<string> exposed = new HashSet<string>();
+        var wanted = named.Select(n => n.Metric).Where(m => !recorded.Contains(m)).ToHashSet(StringComparer.Ordinal);
+        await Eventually.HoldsAsync(async () =>
+        {
+            exposed = await stack.Prometheus.MetricNamesAsync();
+            return wanted.All(exposed.Contains);
+        }, Patience, "every named metric to be scraped", () => string.Join(", ", wanted.Where(m => !exposed.Contains(m))));
+
+        var unknown = named.Where(n => !recorded.Contains(n.Metric) && !exposed.Contains(n.Metric)).Distinct().ToList();
+        Assert.True(unknown.Count == 0, "Named but exposed by nothing: " + string.Join("; ", unknown));
+    }
+
+    [Fact]
+    public async Task Every_rule_of_alerts_yml_is_loaded_and_evaluates_without_error()
+    {
+        var expected = LoadRules().Select(r => (string)(r.TryGetValue("alert", out var a) ? a : r["record"])).Order(StringComparer.Ordinal).ToList();
+        await Eventually.HoldsAsync(async () =>
+        {
+            var rules = await stack.Prometheus.RulesAsync();
+            return rules.Count == expected.Count && rules.All(r => r.Health == "ok");
+        }, Patience, "every rule evaluated and healthy", () => string.Join("\n", stack.Prometheus.RulesAsync().Result));
+
+        Assert.Equal(expected, (await stack.Prometheus.RulesAsync()).Select(r => r.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Server_errors_fire_HighErrorRate_which_reaches_the_webhook_through_alertmanager()
+    {
+        // A new 5xx series needs a rise between two scrapes to show in rate(): keep failing until the alert arrives.
+        using var failing = new CancellationTokenSource();
+        var load = FailRequestsUntilAsync(failing.Token);
+        try
+        {
+            await Eventually.HoldsAsync(async () => (await stack.Prometheus.AlertsAsync()).Any(a => a.Name == "HighErrorRate" && a.State == "firing"),
+                Patience, "HighErrorRate firing in Prometheus", stack.Diagnostics);
+            await Eventually.HoldsAsync(() => stack.Webhook.Alerts.Any(a => a.Name == "HighErrorRate" && a.Status == "firing"),
+                Patience, "HighErrorRate at the webhook", stack.Diagnostics);
+        }
+        finally
+        {
+            await failing.CancelAsync();
+            await load;
+        }
+
+        var received = stack.Webhook.Alerts.First(a => a.Name == "HighErrorRate");
+        Assert.Equal("critical", received.Labels.GetProperty("severity").GetString());
+        Assert.Equal("api", received.Labels.GetProperty("job").GetString());
+    }
+
+    private async Task FailRequestsUntilAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            await stack.Client.PostAsJsonAsync("/api/users",
+                new { name = MonitoringStack.FailingNamePrefix + Guid.NewGuid(), email = $"f-{Guid.NewGuid():N}@example.com" }, CancellationToken.None);
+            await Task.Delay(100, CancellationToken.None);
+        }
+    }
+
+    private async Task AssertEventuallyAsync(string promql, Func<double, bool> holds) =>
+        await Eventually.HoldsAsync(async () =>
+        {
+            var result = await stack.Prometheus.QueryAsync(promql);
+            return result.Count == 1 && holds(double.Parse(result[0].GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture));
+        }, Patience, promql, () => string.Join("\n", stack.Prometheus.QueryAsync(promql).Result) + "\n" + stack.Diagnostics());
+
+    private async Task<IReadOnlyList<System.Text.Json.JsonElement>> QueryOrFailAsync(PanelQuery query, string promql)
+    {
+        try
+        {
+            return await stack.Prometheus.QueryAsync(promql);
+        }
+        catch (InvalidOperationException exception)
+        {
+            Assert.Fail($"Panel '{query.PanelTitle}' ({query.Dashboard} #{query.PanelId} {query.RefId}): {exception.Message}");
+            throw;
+        }
+    }
+
+    internal static List<Dictionary<object, object>> LoadRules()
+    {
+        var rules = new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(
+            File.ReadAllText(MonitoringConfig.RepositoryFile("prometheus/alerts.yml")));
+        return ((List<object>)rules["groups"]).Cast<Dictionary<object, object>>()
+            .SelectMany(g => ((List<object>)g["rules"]).Cast<Dictionary<object, object>>()).ToList();
+    }
+}
+
+/// <summary>
+/// A dependency dies: the Redis the app and redis-exporter use is killed, RedisDown reaches the webhook, and clears
+/// when Redis is back. A class of its own, so that the outage cannot disturb the assertions of the tests above.
+/// </summary>
+public sealed class RedisDownAlertTests(MonitoringStack stack) : IClassFixture<MonitoringStack>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
+
+    [Fact]
+    public async Task A_dead_redis_fires_RedisDown_which_reaches_the_webhook_and_resolves_when_it_is_back()
+    {
+        await Eventually.HoldsAsync(async () => (await stack.Prometheus.QueryAsync("redis_up == 1")).Count == 1,
+            Patience, "redis_up = 1 before the fault", stack.Diagnostics);
+        await stack.Redis.KillAsync();
+        try
+        {
+            await Eventually.HoldsAsync(() => stack.Webhook.Alerts.Any(a => a.Name == "RedisDown" && a.Status == "firing"),
+                Patience, "RedisDown at the webhook", stack.Diagnostics);
+        }
+        finally
+        {
+            await stack.Redis.RestartAsync();
+        }
+
+        await Eventually.HoldsAsync(async () => (await stack.Prometheus.AlertsAsync()).All(a => a.Name != "RedisDown"),
+            Patience, "RedisDown to clear in Prometheus", stack.Diagnostics);
+        await Eventually.HoldsAsync(() => stack.Webhook.Alerts.Any(a => a.Name == "RedisDown" && a.Status == "resolved"),
+            Patience, "RedisDown resolved at the webhook", stack.Diagnostics);
+    }
+}

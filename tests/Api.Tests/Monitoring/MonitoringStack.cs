@@ -1,0 +1,163 @@
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text;
+using Api.Tests.Infrastructure;
+using Api.Users;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace Api.Tests.Monitoring;
+
+/// <summary>
+/// The whole monitoring chain on loopback, from the project's own files: the app (on PostgreSQL and Redis), the
+/// PostgreSQL, Redis and node exporters, Alertmanager posting to a webhook receiver, and Prometheus scraping them all
+/// with prometheus.yml and alerts.yml as rewritten by <see cref="MonitoringConfig"/>.
+/// </summary>
+public sealed class MonitoringStack : IAsyncLifetime
+{
+    public const string ApiKey = "e2e-scrape-key";
+
+    /// <summary>A user whose name starts with this makes the creation step throw: the client gets 503.</summary>
+    public const string FailingNamePrefix = "fail-";
+
+    private readonly string _folder = TempFolder.Create("api-tests-monitoring");
+    private readonly List<ClientWebSocket> _webSockets = [];
+
+    public App Api { get; private set; } = null!;
+    public RedisServer Redis { get; private set; } = null!;
+    public ExporterProcess PostgresExporter { get; private set; } = null!;
+    public ExporterProcess RedisExporter { get; private set; } = null!;
+    public ExporterProcess NodeExporter { get; private set; } = null!;
+    public WebhookReceiver Webhook { get; private set; } = null!;
+    public AlertmanagerServer Alertmanager { get; private set; } = null!;
+    public PrometheusServer Prometheus { get; private set; } = null!;
+    public HttpClient Client { get; private set; } = null!;
+
+    public sealed class App(IReadOnlyDictionary<string, string?> settings) : ApiFactory(settings)
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.ConfigureServices(services => services.AddSingleton<IUserCreationStep, FailingStep>());
+        }
+    }
+
+    /// <summary>The fault the alert test induces: a creation step that fails for some users, as a broken dependency would.</summary>
+    private sealed class FailingStep : IUserCreationStep
+    {
+        public Task RunAsync(User user, CancellationToken cancellationToken) =>
+            user.Name.StartsWith(FailingNamePrefix, StringComparison.Ordinal)
+                ? throw new InvalidOperationException("Induced failure for the monitoring test.")
+                : Task.CompletedTask;
+    }
+
+    public async Task InitializeAsync()
+    {
+        var postgres = await PostgresServer.SharedAsync();
+        var database = await postgres.CreateDatabaseAsync("monitoring");
+        Redis = await RedisServer.StartAsync();
+        Api = new App(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = database,
+            ["ConnectionStrings:Redis"] = Redis.ConnectionString,
+            ["Metrics:ApiKey"] = ApiKey,
+            // The test's WebSocket clients send no SignalR pings; keep them connected for the test's duration.
+            ["Realtime:ClientTimeoutInterval"] = "00:10:00",
+            // No SMTP server here: the welcome emails are written as files, into this test's folder.
+            ["Email:PickupDirectory"] = Path.Combine(_folder, "mail"),
+        });
+        Client = Api.CreateClient();
+
+        var builder = new NpgsqlConnectionStringBuilder(database);
+        PostgresExporter = await ExporterProcess.StartPostgresAsync(
+            $"postgresql://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}?sslmode=disable");
+        RedisExporter = await ExporterProcess.StartRedisAsync(Redis.Port);
+        NodeExporter = await ExporterProcess.StartNodeAsync();
+
+        Webhook = new WebhookReceiver();
+        Alertmanager = await AlertmanagerServer.StartAsync(MonitoringConfig.WriteAlertmanager(_folder, Webhook.Url));
+
+        var prometheusPort = FreePort.Next();
+        var config = MonitoringConfig.WritePrometheus(_folder, new Dictionary<string, string>
+        {
+            ["api"] = $"{Api.BaseAddress.Host}:{Api.BaseAddress.Port}",
+            ["prometheus"] = $"127.0.0.1:{prometheusPort}",
+            ["alertmanager"] = $"127.0.0.1:{Alertmanager.Port}",
+            ["postgres"] = PostgresExporter.Address,
+            ["redis"] = RedisExporter.Address,
+            ["node"] = NodeExporter.Address,
+        }, $"127.0.0.1:{Alertmanager.Port}", ApiKey);
+        Prometheus = await PrometheusServer.StartAsync(config, prometheusPort);
+
+        // Traffic while Prometheus watches, as in production: wait for its first scrape of the app (some seconds).
+        await Eventually.HoldsAsync(async () => (await Prometheus.QueryAsync("up{job=\"api\"} == 1")).Count == 1,
+            TimeSpan.FromSeconds(30), "Prometheus' first scrape of the app", Diagnostics);
+        await DriveTrafficAsync();
+    }
+
+    /// <summary>
+    /// What a freshly started service sees in its first minute: successes, client errors, a server error, an unknown
+    /// route and an odd method; users whose welcome emails go through the queue; WebSocket clients that stay connected.
+    /// </summary>
+    private async Task DriveTrafficAsync()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            var created = await Client.PostAsJsonAsync("/api/users", new { name = $"Monitored {i}", email = $"mon-{Guid.NewGuid():N}@example.com" });
+            Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+            await Client.GetAsync(created.Headers.Location);
+        }
+
+        await Client.GetAsync("/");
+        await Client.GetAsync($"/api/users/{Guid.CreateVersion7()}");                            // 404
+        await Client.PostAsJsonAsync("/api/users", new { name = "", email = "not-an-email" });   // 400
+        await Client.GetAsync("/no-such-page");                                                  // unmatched
+        await Client.SendAsync(new HttpRequestMessage(new HttpMethod("PURGE"), "/"));            // _OTHER
+        await Client.PostAsJsonAsync("/api/users", new { name = FailingNamePrefix + "once", email = $"f-{Guid.NewGuid():N}@example.com" }); // 503
+
+        for (var i = 0; i < 3; i++)
+        {
+            _webSockets.Add(await ConnectSignalRAsync());
+        }
+    }
+
+    /// <summary>A SignalR client over a raw WebSocket: connect without negotiation, then the JSON protocol handshake.</summary>
+    private async Task<ClientWebSocket> ConnectSignalRAsync()
+    {
+        var socket = new ClientWebSocket();
+        var uri = new UriBuilder(Api.BaseAddress) { Scheme = "ws", Path = "/ws" }.Uri;
+        await socket.ConnectAsync(uri, CancellationToken.None);
+        await socket.SendAsync(Encoding.UTF8.GetBytes("{\"protocol\":\"json\",\"version\":1}\u001e"), WebSocketMessageType.Text, true, CancellationToken.None);
+        var buffer = new byte[256];
+        var reply = await socket.ReceiveAsync(buffer, CancellationToken.None);
+        Assert.Equal("{}\u001e", Encoding.UTF8.GetString(buffer, 0, reply.Count));
+        return socket;
+    }
+
+    /// <summary>Everything these components printed, for failure messages.</summary>
+    public string Diagnostics() =>
+        $"--- prometheus ---\n{Tail(Prometheus?.Output)}\n--- alertmanager ---\n{Tail(Alertmanager?.Output)}";
+
+    private static string Tail(string? text) => text is null ? "" : text.Length > 4000 ? text[^4000..] : text;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var socket in _webSockets)
+        {
+            socket.Abort();
+            socket.Dispose();
+        }
+
+        Client?.Dispose();
+        foreach (var disposable in new IAsyncDisposable?[] { Prometheus, Alertmanager, Webhook, NodeExporter, RedisExporter, PostgresExporter, Api, Redis })
+        {
+            if (disposable is not null)
+            {
+                await disposable.DisposeAsync();
+            }
+        }
+
+        TempFolder.Delete(_folder);
+    }
+}
