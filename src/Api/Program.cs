@@ -1,5 +1,6 @@
 using Api;
 using Api.Data;
+using Api.Email;
 using Api.Errors;
 using Api.Observability;
 using Api.Realtime;
@@ -12,6 +13,7 @@ builder.AddObservability();
 builder.AddData();
 builder.AddUsers();
 builder.AddRealtime();
+builder.AddEmail();
 
 var app = builder.Build();
 
@@ -22,6 +24,7 @@ app.MapObservability();
 app.MapRoot();
 app.MapUsers();
 app.MapRealtime();
+app.MapEmail();
 
 await app.MigrateDatabaseAsync();
 await app.RunAsync();

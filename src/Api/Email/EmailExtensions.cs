@@ -1,0 +1,102 @@
+using Api.Observability;
+using Api.Users;
+using Hangfire;
+using Hangfire.Common;
+using Hangfire.InMemory;
+using Hangfire.Redis.StackExchange;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Api.Email;
+
+public static class EmailExtensions
+{
+    /// <summary>
+    /// The welcome email on a durable Hangfire queue: in-memory job storage by default, Redis when
+    /// <c>ConnectionStrings:Redis</c> is set (jobs then survive a restart and instances share one queue).
+    /// </summary>
+    public static IHostApplicationBuilder AddEmail(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<QueueOptions>().BindConfiguration(QueueOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        var redis = builder.Configuration.GetConnectionString("Redis");
+        // Storage, filters and activator are registered in the container before AddHangfire, whose TryAdd calls then
+        // keep them: each app instance (and each test host) gets its own, not Hangfire's process-wide statics.
+        builder.Services.AddSingleton<JobStorage>(services => string.IsNullOrWhiteSpace(redis)
+            ? new InMemoryStorage()
+            : CreateRedisStorage(redis, services.GetRequiredService<IOptions<QueueOptions>>().Value));
+        builder.Services.AddSingleton<QueueMetrics>();
+        builder.Services.AddSingleton<QueueMetricsFilter>();
+        builder.Services.AddSingleton<IJobFilterProvider>(CreateFilterProvider);
+        builder.Services.AddHangfire((services, configuration) => configuration
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UseStorage(services.GetRequiredService<JobStorage>()));
+        builder.Services.AddHangfireServer((services, server) =>
+        {
+            var options = services.GetRequiredService<IOptions<QueueOptions>>().Value;
+            server.Queues = QueueMetrics.Queues;
+            server.WorkerCount = options.Workers;
+            server.SchedulePollingInterval = TimeSpan.FromSeconds(options.SchedulePollingSeconds);
+            server.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds);
+            server.StopTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds);
+        });
+
+        builder.Services.AddSingleton<EmailSender>();
+        builder.Services.AddScoped<WelcomeEmailJob>();
+        builder.Services.AddScoped<IUserCreationStep, EnqueueWelcomeEmail>();
+        return builder;
+    }
+
+    /// <summary>The Hangfire dashboard: local requests, or requests carrying the dashboard (or metrics) key.</summary>
+    public static IEndpointRouteBuilder MapEmail(this IEndpointRouteBuilder endpoints)
+    {
+        var queue = endpoints.ServiceProvider.GetRequiredService<IOptions<QueueOptions>>().Value;
+        var metrics = endpoints.ServiceProvider.GetRequiredService<IOptions<MetricsOptions>>().Value;
+        endpoints.MapHangfireDashboard(queue.Dashboard.Path, new DashboardOptions
+        {
+            Authorization = [new DashboardAccess(queue.Dashboard.ApiKey ?? metrics.ApiKey)],
+            DisplayStorageConnectionString = false,
+        });
+        return endpoints;
+    }
+
+    private static RedisStorage CreateRedisStorage(string connectionString, QueueOptions options)
+    {
+        var configuration = ConfigurationOptions.Parse(connectionString);
+        // Start even while Redis is down and reconnect in the background; until then enqueueing fails (503 on POST).
+        configuration.AbortOnConnectFail = false;
+        var connection = ConnectionMultiplexer.Connect(configuration);
+        return new RedisStorage(connection, new RedisStorageOptions
+        {
+            Prefix = "{hangfire}:",
+            InvisibilityTimeout = TimeSpan.FromSeconds(options.InvisibilityTimeoutSeconds),
+        });
+    }
+
+    /// <summary>
+    /// Hangfire's global filters minus its default retry policy (10 attempts), plus ours and the metrics filter; job
+    /// attributes such as [Queue] still apply.
+    /// </summary>
+    private static JobFilterProviderCollection CreateFilterProvider(IServiceProvider services)
+    {
+        var retry = services.GetRequiredService<IOptions<QueueOptions>>().Value.Retry;
+        var filters = new JobFilterCollection();
+        foreach (var filter in GlobalJobFilters.Filters.Where(f => f.Instance is not AutomaticRetryAttribute))
+        {
+            filters.Add(filter.Instance, filter.Order);
+        }
+
+        filters.Add(new AutomaticRetryAttribute
+        {
+            Attempts = retry.Attempts,
+            DelayInSecondsByAttemptFunc = attempt => (int)Math.Min(3600, retry.DelaySeconds * Math.Pow(2, Math.Max(0, attempt - 1))),
+            OnAttemptsExceeded = AttemptsExceededAction.Fail,
+            ExceptOn = [typeof(PermanentEmailFailureException)],
+        });
+        filters.Add(services.GetRequiredService<QueueMetricsFilter>());
+        return new JobFilterProviderCollection(filters, new JobFilterAttributeFilterProvider());
+    }
+}

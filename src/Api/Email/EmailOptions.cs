@@ -1,0 +1,42 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Api.Email;
+
+/// <summary>Settings under <c>Email</c>: where mail goes and who sends it.</summary>
+public sealed class EmailOptions
+{
+    public const string Section = "Email";
+
+    /// <summary>Sender address of every mail.</summary>
+    [Required, EmailAddress]
+    public string From { get; set; } = "no-reply@localhost";
+
+    public SmtpOptions Smtp { get; set; } = new();
+
+    /// <summary>
+    /// Where mail is written as .eml files when no SMTP host is configured, relative to the content root. The default
+    /// run (no mail server) still shows real output this way.
+    /// </summary>
+    [Required]
+    public string PickupDirectory { get; set; } = "data/mail";
+}
+
+public sealed class SmtpOptions
+{
+    /// <summary>SMTP server; when empty, mail goes to <see cref="EmailOptions.PickupDirectory"/> instead.</summary>
+    public string? Host { get; set; }
+
+    [Range(1, 65535)]
+    public int Port { get; set; } = 25;
+
+    public string? User { get; set; }
+
+    public string? Password { get; set; }
+
+    /// <summary>TLS on connect for port 465, STARTTLS (required, not opportunistic) on any other port.</summary>
+    public bool UseTls { get; set; }
+
+    /// <summary>Connect, send and disconnect must finish within this time, so a hung server fails the attempt.</summary>
+    [Range(1, 600)]
+    public int TimeoutSeconds { get; set; } = 30;
+}

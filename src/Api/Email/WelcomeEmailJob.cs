@@ -1,0 +1,50 @@
+using Hangfire;
+using Hangfire.Server;
+using MailKit.Net.Smtp;
+using MimeKit;
+
+namespace Api.Email;
+
+/// <summary>
+/// What the welcome email needs, carried in the job's arguments. The job never looks the user up: it is enqueued
+/// inside the user's transaction and may start before that transaction commits, so a look-up could miss a user that
+/// does get committed and silently drop the mail. The price is the rare opposite case (the commit itself failing after
+/// the enqueue): that person gets one welcome email for an account that does not exist, which is harmless.
+/// </summary>
+public sealed record WelcomeEmail(Guid UserId, string Name, string Email);
+
+/// <summary>A rejection that no retry can fix, such as an SMTP 5xx for the recipient: the job fails at once.</summary>
+public sealed class PermanentEmailFailureException(string message, Exception inner) : Exception(message, inner);
+
+internal sealed class WelcomeEmailJob(EmailSender sender, ILogger<WelcomeEmailJob> logger)
+{
+    [Queue(QueueMetrics.EmailQueue)]
+    public async Task SendAsync(WelcomeEmail email, PerformContext? context, CancellationToken cancellationToken)
+    {
+        var message = new MimeMessage
+        {
+            // A stable id per user: a redelivery after a crash is recognisable as the same mail.
+            MessageId = $"welcome-{email.UserId}@{ServiceDomain}",
+            Subject = $"Welcome, {email.Name}!",
+            Body = new TextPart("plain")
+            {
+                Text = $"Hello {email.Name},\n\nyour account ({email.Email}) has been created. Welcome aboard!\n",
+            },
+        };
+        message.To.Add(new MailboxAddress(email.Name, email.Email));
+
+        try
+        {
+            await sender.SendAsync(message, cancellationToken);
+        }
+        catch (SmtpCommandException exception) when ((int)exception.StatusCode is >= 500 and < 600)
+        {
+            logger.LogError(exception, "Job {JobId}: the mail server permanently rejected the welcome email to {Email} ({StatusCode}); not retrying",
+                context?.BackgroundJob.Id, email.Email, (int)exception.StatusCode);
+            throw new PermanentEmailFailureException(
+                $"The mail server rejected the welcome email to {email.Email}: {(int)exception.StatusCode} {exception.Message}", exception);
+        }
+    }
+
+    private const string ServiceDomain = "api.local";
+}
