@@ -13,11 +13,10 @@ internal sealed class DashboardAccess(string? apiKey) : IDashboardAuthorizationF
 {
     private readonly MetricsEndpointGuard? _guard = string.IsNullOrEmpty(apiKey) ? null : new MetricsEndpointGuard(apiKey);
 
-    public bool Authorize(DashboardContext context)
-    {
-        var http = context.GetHttpContext();
-        return IsLocal(http.Connection) || (_guard is not null && _guard.IsAuthorized(http.Request.Headers));
-    }
+    public bool Authorize(DashboardContext context) => Allows(context.GetHttpContext());
+
+    internal bool Allows(HttpContext http) =>
+        IsLocal(http.Connection) || (_guard is not null && _guard.IsAuthorized(http.Request.Headers));
 
     private static bool IsLocal(ConnectionInfo connection) =>
         connection.RemoteIpAddress is { } remote

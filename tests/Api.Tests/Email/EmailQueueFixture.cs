@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using Api.Email;
+using Api.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Api.Tests.Email;
+
+/// <summary>The app with in-memory job storage, sending to a real SMTP sink on loopback, with short retry delays.</summary>
+public sealed class EmailQueueFixture : IAsyncLifetime
+{
+    public const int Workers = 2;
+
+    public SmtpSink Smtp { get; private set; } = null!;
+    public LoggingApiFactory App { get; private set; } = null!;
+    public HttpClient Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Smtp = await SmtpSink.StartAsync();
+        App = new LoggingApiFactory(new Dictionary<string, string?>
+        {
+            ["Email:Smtp:Host"] = "127.0.0.1",
+            ["Email:Smtp:Port"] = Smtp.Port.ToString(),
+            ["Email:Smtp:TimeoutSeconds"] = "10",
+            ["Queue:Workers"] = Workers.ToString(),
+            ["Queue:Retry:Attempts"] = "20",
+            ["Queue:Retry:DelaySeconds"] = "1",
+            ["Queue:SchedulePollingSeconds"] = "1",
+        });
+        Client = new HttpClient { BaseAddress = App.BaseAddress };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client.Dispose();
+        await App.DisposeAsync();
+        await Smtp.DisposeAsync();
+    }
+}
+
+/// <summary>The in-process app with its log lines kept, so a test can check what was logged.</summary>
+public sealed class LoggingApiFactory(IReadOnlyDictionary<string, string?> settings) : ApiFactory(settings)
+{
+    private readonly CapturingLoggerProvider _logs = new();
+
+    public IReadOnlyCollection<string> Logs => _logs.Lines;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(_logs));
+    }
+
+    private sealed class CapturingLoggerProvider : ILoggerProvider
+    {
+        private readonly ConcurrentQueue<string> _lines = new();
+
+        public IReadOnlyCollection<string> Lines => _lines.ToArray();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)}");
+        }
+    }
+}
+
+internal static class EmailTestExtensions
+{
+    public static async Task<HttpResponseMessage> CreateUserAsync(this HttpClient client, string name, string email) =>
+        await client.PostAsJsonAsync("/api/users", new { name, email });
+
+    public static async Task CreateUsersAsync(this HttpClient client, IEnumerable<string> emails)
+    {
+        var responses = await Task.WhenAll(emails.Select(email => client.CreateUserAsync("User " + email.Split('@')[0], email)));
+        foreach (var response in responses)
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+    }
+
+    public static async Task<double> QueueCounterAsync(this HttpClient client, string name, string queue = QueueMetrics.EmailQueue) =>
+        (await MetricsScrape.FetchAsync(client)).Sum(name, ("queue", queue));
+
+    public static int CountTo(this SmtpSink smtp, string address) =>
+        smtp.Received.Count(mail => string.Equals(mail.To, address, StringComparison.OrdinalIgnoreCase));
+}

@@ -1,0 +1,155 @@
+using System.Net;
+using Api.Email;
+using Api.Tests.Infrastructure;
+using Hangfire;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Api.Tests.Email;
+
+public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<EmailQueueFixture>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly HttpClient _client = fixture.Client;
+    private readonly SmtpSink _smtp = fixture.Smtp;
+
+    private static string[] Addresses(string test, int count) =>
+        Enumerable.Range(1, count).Select(i => $"{test}-{i}-{Guid.NewGuid():N}@example.com").ToArray();
+
+    [Fact]
+    public async Task Every_created_user_gets_exactly_one_welcome_email_and_each_job_counts_as_completed()
+    {
+        const int users = 20;
+        var completedBefore = await _client.QueueCounterAsync(QueueMetrics.JobsCompleted);
+        var addresses = Addresses("welcome", users);
+
+        await _client.CreateUsersAsync(addresses);
+
+        await Eventually.HoldsAsync(async () => await _client.QueueCounterAsync(QueueMetrics.JobsCompleted) - completedBefore == users,
+            Timeout, $"{users} completed email jobs");
+        foreach (var address in addresses)
+        {
+            Assert.Equal(1, _smtp.CountTo(address));
+        }
+
+        var mail = _smtp.Received.First(m => m.To == addresses[0]);
+        Assert.StartsWith("Welcome, User welcome-1", mail.Subject);
+        Assert.StartsWith("welcome-", mail.MessageId);
+    }
+
+    [Fact]
+    public async Task While_SMTP_is_down_users_are_still_created_attempts_count_as_failed_and_every_email_arrives_once_it_is_back()
+    {
+        const int users = 5;
+        var failedBefore = await _client.QueueCounterAsync(QueueMetrics.JobsFailed);
+        var completedBefore = await _client.QueueCounterAsync(QueueMetrics.JobsCompleted);
+        var addresses = Addresses("smtp-down", users);
+
+        await _smtp.StopAsync();
+        try
+        {
+            await _client.CreateUsersAsync(addresses);
+            await Eventually.HoldsAsync(async () => await _client.QueueCounterAsync(QueueMetrics.JobsFailed) - failedBefore >= users,
+                Timeout, $"at least {users} failed attempts while SMTP is down");
+            Assert.All(addresses, address => Assert.Equal(0, _smtp.CountTo(address)));
+        }
+        finally
+        {
+            await _smtp.StartServerAsync();
+        }
+
+        await Eventually.HoldsAsync(async () => await _client.QueueCounterAsync(QueueMetrics.JobsCompleted) - completedBefore == users,
+            Timeout, $"{users} completed jobs once SMTP is back");
+        Assert.All(addresses, address => Assert.Equal(1, _smtp.CountTo(address)));
+    }
+
+    [Fact]
+    public async Task A_permanently_rejected_address_fails_the_job_once_without_retries_logs_its_id_and_can_be_requeued()
+    {
+        var address = Addresses("rejected", 1)[0];
+        _smtp.Reject(address);
+        var failedBefore = await _client.QueueCounterAsync(QueueMetrics.JobsFailed);
+        var storage = fixture.App.Services.GetRequiredService<JobStorage>();
+
+        await _client.CreateUsersAsync([address]);
+
+        string? jobId = null;
+        await Eventually.HoldsAsync(() =>
+        {
+            jobId = storage.GetMonitoringApi().FailedJobs(0, 100)
+                .Where(job => job.Value.Job is { Args: [WelcomeEmail email, ..] } && email.Email == address)
+                .Select(job => job.Key).FirstOrDefault();
+            return jobId is not null;
+        }, Timeout, "the job in the failed list");
+
+        var details = storage.GetMonitoringApi().JobDetails(jobId);
+        Assert.Equal(typeof(PermanentEmailFailureException).FullName, details.History[0].Data["ExceptionType"]);
+        Assert.DoesNotContain(details.History, state => state.StateName == "Scheduled"); // never retried
+        Assert.Equal(1, await _client.QueueCounterAsync(QueueMetrics.JobsFailed) - failedBefore);
+        Assert.Contains(fixture.App.Logs, line => line.Contains($"Job {jobId}") && line.Contains(address) && line.StartsWith("Error"));
+        Assert.Equal(0, _smtp.CountTo(address));
+
+        // A failed job is kept, not dropped: once the cause is fixed, requeueing it (the dashboard's button) delivers it.
+        _smtp.Accept(address);
+        Assert.True(new BackgroundJobClient(storage).Requeue(jobId));
+        await Eventually.HoldsAsync(() => _smtp.CountTo(address) == 1, Timeout, "the requeued email");
+    }
+
+    [Fact]
+    public async Task Waiting_jobs_and_the_age_of_the_oldest_show_in_the_gauges_and_drain_to_zero()
+    {
+        const int users = EmailQueueFixture.Workers + 3;
+        var addresses = Addresses("gauge", users);
+        var arrivedBefore = _smtp.Arrived;
+        _smtp.Hold();
+        try
+        {
+            await _client.CreateUsersAsync(addresses);
+            await Eventually.HoldsAsync(() => _smtp.Arrived - arrivedBefore == EmailQueueFixture.Workers, Timeout, "every worker busy");
+            await Eventually.HoldsAsync(async () =>
+            {
+                var scrape = await MetricsScrape.FetchAsync(_client);
+                return scrape.Sum(QueueMetrics.JobsWaiting, ("queue", QueueMetrics.EmailQueue)) == 3
+                    && scrape.Sum(QueueMetrics.OldestJobAge, ("queue", QueueMetrics.EmailQueue)) > 0;
+            }, Timeout, "3 waiting jobs and a positive oldest age");
+        }
+        finally
+        {
+            _smtp.Release();
+        }
+
+        await Eventually.HoldsAsync(() => addresses.All(address => _smtp.CountTo(address) == 1), Timeout, "every held email");
+        var drained = await MetricsScrape.FetchAsync(_client);
+        Assert.Equal(0, drained.Sum(QueueMetrics.JobsWaiting, ("queue", QueueMetrics.EmailQueue)));
+        Assert.Equal(0, drained.Sum(QueueMetrics.OldestJobAge, ("queue", QueueMetrics.EmailQueue)));
+    }
+
+    [Fact]
+    public async Task Queue_metrics_are_exported_under_their_contract_names_with_zeroed_counters_for_every_queue()
+    {
+        var scrape = await MetricsScrape.FetchAsync(_client);
+        foreach (var queue in QueueMetrics.Queues)
+        {
+            Assert.Single(scrape.Named(QueueMetrics.JobsCompleted), s => s.Label("queue") == queue);
+            Assert.Single(scrape.Named(QueueMetrics.JobsFailed), s => s.Label("queue") == queue);
+            Assert.Single(scrape.Named(QueueMetrics.JobsWaiting), s => s.Label("queue") == queue);
+            Assert.Single(scrape.Named(QueueMetrics.OldestJobAge), s => s.Label("queue") == queue);
+        }
+
+        Assert.Equal(0, scrape.Sum(QueueMetrics.JobsCompleted, ("queue", QueueMetrics.DefaultQueue)));
+        Assert.Contains($"# TYPE {QueueMetrics.JobDuration} histogram", scrape.Text);
+        Assert.Contains($"# TYPE {QueueMetrics.JobWait} histogram", scrape.Text);
+        Assert.Contains($"# TYPE {QueueMetrics.JobsWaiting} gauge", scrape.Text);
+        Assert.Contains($"# TYPE {QueueMetrics.OldestJobAge} gauge", scrape.Text);
+        Assert.Equal(
+            ["queue_jobs_completed_total", "queue_jobs_failed_total", "queue_jobs_waiting", "queue_oldest_job_age_seconds", "queue_job_duration_seconds", "queue_job_wait_seconds"],
+            [QueueMetrics.JobsCompleted, QueueMetrics.JobsFailed, QueueMetrics.JobsWaiting, QueueMetrics.OldestJobAge, QueueMetrics.JobDuration, QueueMetrics.JobWait]);
+    }
+
+    [Fact]
+    public async Task The_dashboard_answers_local_requests()
+    {
+        var response = await _client.GetAsync("/hangfire");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("Hangfire", await response.Content.ReadAsStringAsync());
+    }
+}
