@@ -4,6 +4,7 @@ using Hangfire;
 using Hangfire.Common;
 using Hangfire.InMemory;
 using Hangfire.Redis.StackExchange;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -23,9 +24,18 @@ public static class EmailExtensions
         var redis = builder.Configuration.GetConnectionString("Redis");
         // Storage, filters and activator are registered in the container before AddHangfire, whose TryAdd calls then
         // keep them: each app instance (and each test host) gets its own, not Hangfire's process-wide statics.
-        builder.Services.AddSingleton<JobStorage>(services => string.IsNullOrWhiteSpace(redis)
-            ? new InMemoryStorage()
-            : CreateRedisStorage(redis, services.GetRequiredService<IOptions<QueueOptions>>().Value));
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            builder.Services.AddSingleton<JobStorage>(_ => new InMemoryStorage());
+        }
+        else
+        {
+            builder.Services.AddSingleton(_ => new QueueRedisConnection(Connect(redis)));
+            builder.Services.AddSingleton<JobStorage>(services => CreateRedisStorage(
+                services.GetRequiredService<QueueRedisConnection>().Connection, services.GetRequiredService<IOptions<QueueOptions>>().Value));
+            builder.Services.AddHealthChecks().AddCheck<QueueRedisHealthCheck>("queue-redis", tags: [ObservabilityExtensions.ReadyTag]);
+        }
+
         builder.Services.AddSingleton<QueueMetrics>();
         builder.Services.AddSingleton<QueueMetricsFilter>();
         builder.Services.AddSingleton<IJobFilterProvider>(CreateFilterProvider);
@@ -63,18 +73,21 @@ public static class EmailExtensions
         return endpoints;
     }
 
-    private static RedisStorage CreateRedisStorage(string connectionString, QueueOptions options)
+    private static ConnectionMultiplexer Connect(string connectionString)
     {
         var configuration = ConfigurationOptions.Parse(connectionString);
-        // Start even while Redis is down and reconnect in the background; until then enqueueing fails (503 on POST).
+        // Start even while Redis is down and reconnect in the background; until then enqueueing fails (503 on POST)
+        // and /health/ready reports the queue unhealthy.
         configuration.AbortOnConnectFail = false;
-        var connection = ConnectionMultiplexer.Connect(configuration);
-        return new RedisStorage(connection, new RedisStorageOptions
+        return ConnectionMultiplexer.Connect(configuration);
+    }
+
+    private static RedisStorage CreateRedisStorage(IConnectionMultiplexer connection, QueueOptions options) =>
+        new(connection, new RedisStorageOptions
         {
             Prefix = "{hangfire}:",
             InvisibilityTimeout = TimeSpan.FromSeconds(options.InvisibilityTimeoutSeconds),
         });
-    }
 
     /// <summary>
     /// Hangfire's global filters minus its default retry policy (10 attempts), plus ours and the metrics filter; job
@@ -98,5 +111,25 @@ public static class EmailExtensions
         });
         filters.Add(services.GetRequiredService<QueueMetricsFilter>());
         return new JobFilterProviderCollection(filters, new JobFilterAttributeFilterProvider());
+    }
+}
+
+/// <summary>The job storage's own Redis connection (one per app; the SignalR backplane keeps its own).</summary>
+internal sealed record QueueRedisConnection(IConnectionMultiplexer Connection);
+
+/// <summary>Ready only while the job storage answers: without it no user can be created.</summary>
+internal sealed class QueueRedisHealthCheck(QueueRedisConnection redis) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await redis.Connection.GetDatabase().PingAsync().WaitAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            return HealthCheckResult.Unhealthy("The job storage (Redis) does not answer.", exception);
+        }
     }
 }
