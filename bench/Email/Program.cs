@@ -1,0 +1,186 @@
+// Email jobs benchmark: jobs per second from enqueue to SMTP delivery through Redis job storage.
+// Starts its own redis-server, an SMTP sink (the SmtpServer package, in this process) and the API (Release Api.dll) as
+// a separate process, all on 127.0.0.1; enqueues welcome-email jobs straight into Redis from several threads, as the
+// API's POST /api/users does, and times each one until the sink has it. Bounded: gives up after 5 minutes.
+// Usage: Email.Bench <Api.dll> [jobs, default 10000] [API workers, default 20] [enqueue threads, default 4]
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Api.Email;
+using Hangfire;
+using Hangfire.Common;
+using Hangfire.Redis.StackExchange;
+using Hangfire.States;
+using SmtpServer;
+using SmtpServer.Protocol;
+using SmtpServer.Storage;
+
+var apiDll = Path.GetFullPath(args.Length > 0 ? args[0] : throw new ArgumentException("usage: Email.Bench <Api.dll> [jobs] [workers] [threads]"));
+var jobs = args.Length > 1 ? int.Parse(args[1]) : 10_000;
+var workers = args.Length > 2 ? int.Parse(args[2]) : 20;
+var threads = args.Length > 3 ? int.Parse(args[3]) : 4;
+var deadline = TimeSpan.FromMinutes(5);
+
+var folder = Directory.CreateTempSubdirectory("email-bench").FullName;
+var processes = new List<Process>();
+try
+{
+    // --- Redis: append-only file with fsync every second, Redis' own recommendation for durability. ---------------
+    var redisPort = FreePort();
+    processes.Add(Start("redis-server", ["--bind", "127.0.0.1", "--port", redisPort.ToString(), "--dir", folder, "--save", "",
+        "--appendonly", "yes", "--appendfsync", "everysec"]));
+    var redis = $"127.0.0.1:{redisPort},abortConnect=false";
+
+    // --- SMTP sink: counts messages and notes when each arrived, by the user id in its Message-ID. ----------------
+    var sink = new Sink();
+    var smtpPort = FreePort();
+    var smtp = new SmtpServer.SmtpServer(
+        new SmtpServerOptionsBuilder().ServerName("localhost").Endpoint(e => e.Endpoint(new IPEndPoint(IPAddress.Loopback, smtpPort))).Build(),
+        WithStore(sink));
+    _ = smtp.StartAsync(CancellationToken.None);
+
+    // --- The API as its own process, Release build. -----------------------------------------------------------------
+    var apiPort = FreePort();
+    var api = Start("dotnet", [apiDll, "--urls", $"http://127.0.0.1:{apiPort}", "--contentRoot", folder,
+        $"--ConnectionStrings:Redis={redis}", "--Email:Smtp:Host=127.0.0.1", $"--Email:Smtp:Port={smtpPort}",
+        $"--Queue:Workers={workers}", "--Logging:LogLevel:Default=Warning"], environment: ("DOTNET_ENVIRONMENT", "Production"));
+    processes.Add(api);
+    using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}/"), Timeout = TimeSpan.FromSeconds(5) };
+    await WaitAsync(async () => (await http.GetAsync("/health/ready")).IsSuccessStatusCode, "the API to be ready");
+
+    // --- Client: the same storage and serializer settings as the API. ----------------------------------------------
+    GlobalConfiguration.Configuration.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+        .UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings();
+    using var storageConnection = StackExchange.Redis.ConnectionMultiplexer.Connect(redis);
+    var storage = new RedisStorage(storageConnection, new RedisStorageOptions { Prefix = "{hangfire}:" });
+    var client = new BackgroundJobClient(storage);
+    var jobType = typeof(WelcomeEmail).Assembly.GetType("Api.Email.WelcomeEmailJob", throwOnError: true)!;
+    var method = jobType.GetMethod("SendAsync")!;
+    void Enqueue() => client.Create(
+        new Job(jobType, method, new WelcomeEmail(Guid.CreateVersion7(), "Bench", "bench@example.com"), null, CancellationToken.None),
+        new EnqueuedState(QueueMetrics.EmailQueue));
+
+    Console.WriteLine($"jobs {jobs}, API workers {workers}, enqueue threads {threads}, cores {Environment.ProcessorCount}");
+
+    // Warm-up: JIT, connection pools, Hangfire's server start.
+    for (var i = 0; i < 200; i++) Enqueue();
+    await WaitAsync(() => Task.FromResult(sink.Count >= 200), "the warm-up jobs");
+    sink.Reset();
+
+    var clock = Stopwatch.StartNew();
+    var next = 0;
+    await Task.WhenAll(Enumerable.Range(0, threads).Select(_ => Task.Run(() =>
+    {
+        while (Interlocked.Increment(ref next) <= jobs) Enqueue();
+    })));
+    var enqueued = clock.Elapsed;
+    await WaitAsync(() => Task.FromResult(sink.Count >= jobs), $"{jobs} deliveries", () => $"{sink.Count} delivered");
+    var delivered = clock.Elapsed;
+
+    var latencies = sink.LatenciesMs();
+    var metrics = await http.GetStringAsync("/metrics");
+    Console.WriteLine();
+    Console.WriteLine("| measure | value |");
+    Console.WriteLine("| --- | --- |");
+    Console.WriteLine($"| jobs enqueued → delivered | {jobs:N0} → {sink.Count:N0} |");
+    Console.WriteLine($"| enqueue rate ({threads} threads) | {jobs / enqueued.TotalSeconds:N0} jobs/s ({enqueued.TotalSeconds:N1} s) |");
+    Console.WriteLine($"| **end-to-end throughput** (first enqueue → last delivery) | **{jobs / delivered.TotalSeconds:N0} jobs/s** ({delivered.TotalSeconds:N1} s) |");
+    Console.WriteLine($"| enqueue → delivery latency p50 / p95 / p99 / max | {P(latencies, 50):N0} / {P(latencies, 95):N0} / {P(latencies, 99):N0} / {latencies[^1]:N0} ms |");
+    Console.WriteLine($"| {Line(metrics, "queue_jobs_completed_total{")} |");
+    Console.WriteLine($"| {Line(metrics, "queue_jobs_failed_total{")} |");
+}
+finally
+{
+    foreach (var process in processes)
+    {
+        try { process.Kill(entireProcessTree: true); process.WaitForExit(5000); } catch (InvalidOperationException) { }
+    }
+
+    try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
+}
+
+static double P(double[] sorted, int percentile) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, sorted.Length * percentile / 100)];
+
+static string Line(string metrics, string prefix) =>
+    metrics.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal) && l.Contains("queue=\"email\""))?.Replace(" ", " | ") ?? prefix + " | missing";
+
+static int FreePort()
+{
+    using var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
+
+static Process Start(string file, string[] arguments, (string Key, string Value)? environment = null)
+{
+    var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+    foreach (var argument in arguments) info.ArgumentList.Add(argument);
+    if (environment is { } variable) info.Environment[variable.Key] = variable.Value;
+    var process = Process.Start(info)!;
+    process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("fail", StringComparison.OrdinalIgnoreCase) == true) Console.Error.WriteLine(e.Data); };
+    process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine(e.Data); };
+    process.BeginOutputReadLine();
+    process.BeginErrorReadLine();
+    return process;
+}
+
+async Task WaitAsync(Func<Task<bool>> probe, string what, Func<string>? state = null)
+{
+    var clock = Stopwatch.StartNew();
+    while (clock.Elapsed < deadline)
+    {
+        try { if (await probe()) return; } catch (HttpRequestException) { } catch (TaskCanceledException) { }
+        await Task.Delay(20);
+    }
+
+    throw new TimeoutException($"Gave up waiting for {what} after {deadline}. {state?.Invoke()}");
+}
+
+static SmtpServer.ComponentModel.ServiceProvider WithStore(IMessageStore store)
+{
+    var services = new SmtpServer.ComponentModel.ServiceProvider();
+    services.Add(store);
+    return services;
+}
+
+/// <summary>Notes the arrival of each message against the creation time inside its user id (a version 7 GUID, ms).</summary>
+internal sealed class Sink : MessageStore
+{
+    private static readonly byte[] Marker = Encoding.ASCII.GetBytes("<welcome-");
+    private ConcurrentBag<double> _latencies = [];
+    private int _count;
+
+    public int Count => Volatile.Read(ref _count);
+
+    public void Reset()
+    {
+        _latencies = [];
+        Interlocked.Exchange(ref _count, 0);
+    }
+
+    public double[] LatenciesMs()
+    {
+        var sorted = _latencies.ToArray();
+        Array.Sort(sorted);
+        return sorted;
+    }
+
+    public override Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var bytes = buffer.ToArray();
+        var at = bytes.AsSpan().IndexOf(Marker);
+        if (at >= 0 && Guid.TryParse(Encoding.ASCII.GetString(bytes, at + Marker.Length, 36), out var id))
+        {
+            // A version 7 GUID starts with its 48-bit Unix time in milliseconds.
+            var created = Convert.ToInt64(id.ToString("N")[..12], 16);
+            _latencies.Add(now - created);
+        }
+
+        Interlocked.Increment(ref _count);
+        return Task.FromResult(SmtpResponse.Ok);
+    }
+}
