@@ -22,7 +22,7 @@ var apiDll = Path.GetFullPath(args.Length > 0 ? args[0] : throw new ArgumentExce
 var jobs = args.Length > 1 ? int.Parse(args[1]) : 10_000;
 var workers = args.Length > 2 ? int.Parse(args[2]) : 20;
 var threads = args.Length > 3 ? int.Parse(args[3]) : 4;
-var deadline = TimeSpan.FromMinutes(5);
+var deadline = TimeSpan.FromMinutes(args.Length > 4 ? double.Parse(args[4]) : 5);
 
 var folder = Directory.CreateTempSubdirectory("email-bench").FullName;
 var processes = new List<Process>();
@@ -33,6 +33,11 @@ try
     processes.Add(Start("redis-server", ["--bind", "127.0.0.1", "--port", redisPort.ToString(), "--dir", folder, "--save", "",
         "--appendonly", "yes", "--appendfsync", "everysec"]));
     var redis = $"127.0.0.1:{redisPort},abortConnect=false";
+    await WaitAsync(async () =>
+    {
+        using var probe = new TcpClient();
+        try { await probe.ConnectAsync(IPAddress.Loopback, redisPort); return true; } catch (SocketException) { return false; }
+    }, "redis-server to listen");
 
     // --- SMTP sink: counts messages and notes when each arrived, by the user id in its Message-ID. ----------------
     var sink = new Sink();
@@ -41,6 +46,11 @@ try
         new SmtpServerOptionsBuilder().ServerName("localhost").Endpoint(e => e.Endpoint(new IPEndPoint(IPAddress.Loopback, smtpPort))).Build(),
         WithStore(sink));
     _ = smtp.StartAsync(CancellationToken.None);
+    await WaitAsync(async () =>
+    {
+        using var probe = new TcpClient();
+        try { await probe.ConnectAsync(IPAddress.Loopback, smtpPort); return true; } catch (SocketException) { return false; }
+    }, "the SMTP sink to listen");
 
     // --- The API as its own process, Release build. -----------------------------------------------------------------
     var apiPort = FreePort();
@@ -120,7 +130,7 @@ static Process Start(string file, string[] arguments, (string Key, string Value)
     foreach (var argument in arguments) info.ArgumentList.Add(argument);
     if (environment is { } variable) info.Environment[variable.Key] = variable.Value;
     var process = Process.Start(info)!;
-    process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("fail", StringComparison.OrdinalIgnoreCase) == true) Console.Error.WriteLine(e.Data); };
+    process.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine(e.Data); };
     process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine(e.Data); };
     process.BeginOutputReadLine();
     process.BeginErrorReadLine();
