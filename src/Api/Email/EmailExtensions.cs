@@ -30,7 +30,7 @@ public static class EmailExtensions
         }
         else
         {
-            builder.Services.AddSingleton(_ => new QueueRedisConnection(Connect(redis)));
+            builder.Services.AddSingleton(_ => QueueRedisConnection.Connect(redis));
             builder.Services.AddSingleton<JobStorage>(services => CreateRedisStorage(
                 services.GetRequiredService<QueueRedisConnection>().Connection, services.GetRequiredService<IOptions<QueueOptions>>().Value));
             builder.Services.AddHealthChecks().AddCheck<QueueRedisHealthCheck>("queue-redis", tags: [ObservabilityExtensions.ReadyTag]);
@@ -73,15 +73,6 @@ public static class EmailExtensions
         return endpoints;
     }
 
-    private static ConnectionMultiplexer Connect(string connectionString)
-    {
-        var configuration = ConfigurationOptions.Parse(connectionString);
-        // Start even while Redis is down and reconnect in the background; until then enqueueing fails (503 on POST)
-        // and /health/ready reports the queue unhealthy.
-        configuration.AbortOnConnectFail = false;
-        return ConnectionMultiplexer.Connect(configuration);
-    }
-
     private static RedisStorage CreateRedisStorage(IConnectionMultiplexer connection, QueueOptions options) =>
         new(connection, new RedisStorageOptions
         {
@@ -115,7 +106,31 @@ public static class EmailExtensions
 }
 
 /// <summary>The job storage's own Redis connection (one per app; the SignalR backplane keeps its own).</summary>
-internal sealed record QueueRedisConnection(IConnectionMultiplexer Connection);
+internal sealed class QueueRedisConnection(ConnectionMultiplexer connection, SocketManager sockets) : IDisposable
+{
+    public IConnectionMultiplexer Connection => connection;
+
+    public static QueueRedisConnection Connect(string connectionString)
+    {
+        var configuration = ConfigurationOptions.Parse(connectionString);
+        // Start even while Redis is down and reconnect in the background; until then enqueueing fails (503 on POST)
+        // and /health/ready reports the queue unhealthy.
+        configuration.AbortOnConnectFail = false;
+        // Hangfire's Redis calls are synchronous, made from request threads (enqueue) and its workers. With the default
+        // socket manager, replies are read on the .NET thread pool; a burst of requests blocked in Enqueue starves that
+        // pool and the replies that would unblock them are never read (RedisTimeoutException, 503). Own reader
+        // threads break that cycle.
+        var sockets = new SocketManager("Api.Queue");
+        configuration.SocketManager = sockets;
+        return new QueueRedisConnection(ConnectionMultiplexer.Connect(configuration), sockets);
+    }
+
+    public void Dispose()
+    {
+        connection.Dispose();
+        sockets.Dispose();
+    }
+}
 
 /// <summary>Ready only while the job storage answers: without it no user can be created.</summary>
 internal sealed class QueueRedisHealthCheck(QueueRedisConnection redis) : IHealthCheck
