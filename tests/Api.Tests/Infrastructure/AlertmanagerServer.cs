@@ -30,13 +30,14 @@ public sealed class AlertmanagerServer : IAsyncDisposable
             "--cluster.listen-address=",
         ]);
         var server = new AlertmanagerServer(process, data, port);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        await Eventually.HoldsAsync(async () => process.HasExited || (await http.GetAsync($"http://127.0.0.1:{port}/-/ready")).IsSuccessStatusCode,
-            TimeSpan.FromSeconds(30), $"alertmanager on port {port}", () => process.Output);
-        if (process.HasExited)
+        try
+        {
+            await process.WaitUntilReadyAsync($"http://127.0.0.1:{port}/-/ready", "alertmanager", TimeSpan.FromSeconds(30));
+        }
+        catch
         {
             await server.DisposeAsync();
-            throw new InvalidOperationException($"alertmanager exited during start-up:\n{process.Output}");
+            throw;
         }
 
         return server;

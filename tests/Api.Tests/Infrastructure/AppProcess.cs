@@ -32,13 +32,14 @@ public sealed class AppProcess : IAsyncDisposable
         var process = NativeProcess.Start("dotnet", arguments, contentRoot,
             new Dictionary<string, string?> { ["DOTNET_ENVIRONMENT"] = "Production", ["ASPNETCORE_ENVIRONMENT"] = "Production" });
         var app = new AppProcess(process, address);
-        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(2) };
-        await Eventually.HoldsAsync(async () => process.HasExited || (await http.GetAsync("/health/live")).IsSuccessStatusCode,
-            TimeSpan.FromSeconds(60), $"the app to answer on {address}", () => process.Output);
-        if (process.HasExited)
+        try
         {
-            await Task.Delay(200); // Let the last lines of output arrive.
-            throw new InvalidOperationException($"The app exited during start-up:\n{process.Output}");
+            await process.WaitUntilReadyAsync(new Uri(address, "/health/live").ToString(), "the app", TimeSpan.FromSeconds(60));
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
         }
 
         return app;

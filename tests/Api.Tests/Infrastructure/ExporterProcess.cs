@@ -47,13 +47,14 @@ public sealed class ExporterProcess : IAsyncDisposable
         var binary = Binaries.Find(name, package, $"/usr/bin/{name}");
         var process = NativeProcess.Start(binary, arguments, environment: environment);
         var exporter = new ExporterProcess(process, port);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        await Eventually.HoldsAsync(async () => process.HasExited || (await http.GetAsync($"http://127.0.0.1:{port}/metrics")).IsSuccessStatusCode,
-            TimeSpan.FromSeconds(30), $"{name} on port {port}", () => process.Output);
-        if (process.HasExited)
+        try
+        {
+            await process.WaitUntilReadyAsync($"http://127.0.0.1:{port}/metrics", name, TimeSpan.FromSeconds(30));
+        }
+        catch
         {
             await exporter.DisposeAsync();
-            throw new InvalidOperationException($"{name} exited during start-up:\n{process.Output}");
+            throw;
         }
 
         return exporter;

@@ -144,6 +144,22 @@ public sealed class NativeProcess : IAsyncDisposable
         return process.Output;
     }
 
+    /// <summary>
+    /// Polls <paramref name="readyUrl"/> until it answers 2xx. If the process exits first, fails at once with its
+    /// output instead of waiting out the time-out.
+    /// </summary>
+    public async Task WaitUntilReadyAsync(string readyUrl, string what, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await Eventually.HoldsAsync(async () => HasExited || (await http.GetAsync(readyUrl)).IsSuccessStatusCode,
+            timeout, $"{what} at {readyUrl}", () => Output);
+        if (HasExited)
+        {
+            await Task.Delay(200); // Let the last lines of output arrive.
+            throw new InvalidOperationException($"{what} exited during start-up:\n{Output}");
+        }
+    }
+
     /// <summary>SIGKILL: the process gets no chance to clean up, as in a crash.</summary>
     public void Kill()
     {

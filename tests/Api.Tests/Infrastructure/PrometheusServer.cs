@@ -34,12 +34,14 @@ public sealed class PrometheusServer : IAsyncDisposable
             "--storage.tsdb.retention.time=1h", "--web.enable-lifecycle",
         ]);
         var server = new PrometheusServer(process, data, port);
-        await Eventually.HoldsAsync(async () => process.HasExited || (await server._http.GetAsync("-/ready")).IsSuccessStatusCode,
-            TimeSpan.FromSeconds(30), $"prometheus on port {port}", () => process.Output);
-        if (process.HasExited)
+        try
+        {
+            await process.WaitUntilReadyAsync($"http://127.0.0.1:{port}/-/ready", "prometheus", TimeSpan.FromSeconds(30));
+        }
+        catch
         {
             await server.DisposeAsync();
-            throw new InvalidOperationException($"prometheus exited during start-up:\n{process.Output}");
+            throw;
         }
 
         return server;
