@@ -63,7 +63,21 @@ public sealed class RealtimeHubTests(RealtimeHubTests.App app) : IClassFixture<R
     {
         using var cancellation = new CancellationTokenSource(Patience);
         var cut = await RawSignalRClient.ConnectAsync(app.BaseAddress, cancellation.Token);
+        // Ping like a live client until the gauge is seen at 1: on a loaded machine the first scrape can take longer
+        // than the server's client timeout, which would otherwise drop the silent client before it is ever counted.
+        using var alive = CancellationTokenSource.CreateLinkedTokenSource(cancellation.Token);
+        var pinging = Task.Run(async () =>
+        {
+            while (!alive.IsCancellationRequested)
+            {
+                // Not cancelled mid-send: a cancelled WebSocket send aborts the socket before the test means to.
+                await cut.SendAsync("""{"type":6}""", CancellationToken.None);
+                await Task.Delay(TimeSpan.FromMilliseconds(250), alive.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        });
         await GaugeReachesAsync(1);
+        await alive.CancelAsync();
+        await pinging;
 
         // Abort drops the TCP connection with no WebSocket close frame, as the kernel does for a kill -9'd process.
         await cut.DisposeAsync();
