@@ -4,6 +4,7 @@ using Hangfire;
 using Hangfire.Common;
 using Hangfire.InMemory;
 using Hangfire.Redis.StackExchange;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -33,7 +34,9 @@ public static class EmailExtensions
             builder.Services.AddSingleton(_ => QueueRedisConnection.Connect(redis));
             builder.Services.AddSingleton<JobStorage>(services => CreateRedisStorage(
                 services.GetRequiredService<QueueRedisConnection>().Connection, services.GetRequiredService<IOptions<QueueOptions>>().Value));
-            builder.Services.AddHealthChecks().AddCheck<QueueRedisHealthCheck>("queue-redis", tags: [ObservabilityExtensions.ReadyTag]);
+            // Degraded, not unhealthy: without Redis the API still serves everything and new emails wait in the outbox, so
+            // a load balancer should keep sending traffic (the status still shows in /health/ready and in alerts).
+            builder.Services.AddHealthChecks().AddCheck<QueueRedisHealthCheck>("queue-redis", HealthStatus.Degraded, [ObservabilityExtensions.ReadyTag]);
         }
 
         builder.Services.AddSingleton<QueueMetrics>();
@@ -56,7 +59,11 @@ public static class EmailExtensions
 
         builder.Services.AddSingleton<EmailSender>();
         builder.Services.AddScoped<WelcomeEmailJob>();
-        builder.Services.AddScoped<IUserCreationStep, EnqueueWelcomeEmail>();
+        builder.Services.AddScoped<IUserCreationStep, AddWelcomeEmailToOutbox>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<WelcomeEmailDispatcher>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<WelcomeEmailDispatcher>());
+        builder.Services.AddSingleton<IUserCreatedListener, WakeWelcomeEmailDispatcher>();
         return builder;
     }
 
@@ -113,13 +120,12 @@ internal sealed class QueueRedisConnection(ConnectionMultiplexer connection, Soc
     public static QueueRedisConnection Connect(string connectionString)
     {
         var configuration = ConfigurationOptions.Parse(connectionString);
-        // Start even while Redis is down and reconnect in the background; until then enqueueing fails (503 on POST)
-        // and /health/ready reports the queue unhealthy.
+        // Start even while Redis is down and reconnect in the background; until then welcome emails wait in the outbox
+        // and /health/ready reports the queue degraded.
         configuration.AbortOnConnectFail = false;
-        // Hangfire's Redis calls are synchronous, made from request threads (enqueue) and its workers. With the default
-        // socket manager, replies are read on the .NET thread pool; a burst of requests blocked in Enqueue starves that
-        // pool and the replies that would unblock them are never read (RedisTimeoutException, 503). Own reader
-        // threads break that cycle.
+        // Hangfire's Redis calls are synchronous (its workers, the outbox dispatcher, the dashboard). With the default
+        // socket manager, replies are read on the .NET thread pool, which blocked callers can starve; own reader
+        // threads keep replies flowing whatever the pool is doing.
         var sockets = new SocketManager("Api.Queue");
         configuration.SocketManager = sockets;
         return new QueueRedisConnection(ConnectionMultiplexer.Connect(configuration), sockets);
@@ -132,7 +138,7 @@ internal sealed class QueueRedisConnection(ConnectionMultiplexer connection, Soc
     }
 }
 
-/// <summary>Ready only while the job storage answers: without it no user can be created.</summary>
+/// <summary>Whether the job storage answers; while it does not, welcome emails pile up in the outbox.</summary>
 internal sealed class QueueRedisHealthCheck(QueueRedisConnection redis) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -144,7 +150,7 @@ internal sealed class QueueRedisHealthCheck(QueueRedisConnection redis) : IHealt
         }
         catch (Exception exception) when (exception is RedisException or TimeoutException)
         {
-            return HealthCheckResult.Unhealthy("The job storage (Redis) does not answer.", exception);
+            return new HealthCheckResult(context.Registration.FailureStatus, "The job storage (Redis) does not answer; emails wait in the outbox.", exception);
         }
     }
 }

@@ -19,6 +19,7 @@ public sealed class QueueMetrics
     public const string OldestJobAge = "queue_oldest_job_age_seconds";
     public const string JobDuration = "queue_job_duration_seconds";
     public const string JobWait = "queue_job_wait_seconds";
+    public const string OutboxPending = "queue_outbox_pending";
 
     public const string EmailQueue = "email";
     public const string DefaultQueue = "default";
@@ -35,6 +36,7 @@ public sealed class QueueMetrics
     private readonly Histogram<double> _wait;
     private readonly JobStorage _storage;
     private readonly ILogger<QueueMetrics> _logger;
+    private long _outboxPending;
 
     public QueueMetrics(IMeterFactory meterFactory, JobStorage storage, ILogger<QueueMetrics> logger)
     {
@@ -55,6 +57,9 @@ public sealed class QueueMetrics
             description: "Jobs enqueued and not yet picked up, by queue; the same on every instance sharing the storage.");
         meter.CreateObservableGauge(OldestJobAge, ObserveOldestAge, unit: "s",
             description: "Age of the oldest job waiting in the queue, in seconds (0 when empty), by queue.");
+        meter.CreateObservableGauge(OutboxPending, () => new Measurement<long>(Volatile.Read(ref _outboxPending), QueueTag(EmailQueue)), unit: null,
+            description: "Welcome emails saved with their user but not yet on the job queue (the outbox), as last counted; " +
+                "grows while the job storage is down. The same on every instance sharing the database.");
 
         // Zero series from the start, so that panels and rate() show 0 rather than "No data" before the first job.
         foreach (var queue in Queues)
@@ -71,6 +76,9 @@ public sealed class QueueMetrics
     public void RecordDuration(string queue, double seconds) => _duration.Record(seconds, QueueTag(queue));
 
     public void RecordWait(string queue, double seconds) => _wait.Record(Math.Max(0, seconds), QueueTag(queue));
+
+    /// <summary>Set by the outbox dispatcher each time it counts the outbox.</summary>
+    public void SetOutboxPending(long count) => Volatile.Write(ref _outboxPending, count);
 
     private static KeyValuePair<string, object?> QueueTag(string queue) => new("queue", queue);
 

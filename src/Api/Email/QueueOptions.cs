@@ -25,6 +25,17 @@ public sealed class QueueOptions
     [Range(1, 86_400)]
     public int InvisibilityTimeoutSeconds { get; set; } = 30 * 60;
 
+    /// <summary>
+    /// How often the outbox is checked for welcome emails not yet on the queue (left by a Redis outage, a crash or another
+    /// instance). A new user's email does not wait for it: committing the user wakes the dispatcher.
+    /// </summary>
+    [Range(50, 60_000)]
+    public int OutboxPollingMilliseconds { get; set; } = 1000;
+
+    /// <summary>Outbox rows moved onto the queue per database round trip.</summary>
+    [Range(1, 10_000)]
+    public int OutboxBatchSize { get; set; } = 100;
+
     /// <summary>How long a stopping instance lets running jobs finish before it cancels them.</summary>
     [Range(0, 600)]
     public int ShutdownTimeoutSeconds { get; set; } = 15;

@@ -1,9 +1,10 @@
 namespace Api.Users;
 
 /// <summary>
-/// Work that must happen for every created user or not at all, such as enqueueing the welcome email. It runs inside the
-/// transaction that inserts the user: if it throws, the user is rolled back and the client gets 503, so nothing the
-/// service answered 201 for is lost.
+/// Work that must happen for every created user or not at all, such as adding the welcome email to the outbox. It runs
+/// before the user is saved and may add its own rows to the same <c>AppDbContext</c>, which are saved in one transaction
+/// with the user. If it throws, nothing is saved and the client gets 503, so nothing the service answered 201 for is
+/// lost. Keep it to the database: a call to another server here would hold the request on that server's health.
 /// </summary>
 public interface IUserCreationStep
 {

@@ -48,42 +48,38 @@ public static class UsersApi
             return EmailTaken(user.Email);
         }
 
-        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        // The user and whatever the creation steps add (the welcome email's outbox row) are saved in one transaction.
+        db.Users.Add(user);
+        try
         {
-            db.Users.Add(user);
-            try
+            foreach (var step in creationSteps)
             {
-                await db.SaveChangesAsync(cancellationToken);
+                await step.RunAsync(user, cancellationToken);
             }
-            catch (DbUpdateException)
-            {
-                // Most likely a concurrent request for the same address won the race to the unique index.
-                await transaction.RollbackAsync(CancellationToken.None);
-                if (await db.Users.AsNoTracking().AnyAsync(u => u.Email == user.Email, CancellationToken.None))
-                {
-                    return EmailTaken(user.Email);
-                }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            logger.LogError(exception, "User {UserId} not created: a creation step failed", user.Id);
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "The user could not be created right now",
+                detail: "A dependency needed to finish creating the user is unavailable. Nothing was saved; try again.");
+        }
 
-                throw;
-            }
-
-            try
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // Most likely a concurrent request for the same address won the race to the unique index.
+            db.ChangeTracker.Clear();
+            if (await db.Users.AsNoTracking().AnyAsync(u => u.Email == user.Email, CancellationToken.None))
             {
-                foreach (var step in creationSteps)
-                {
-                    await step.RunAsync(user, cancellationToken);
-                }
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                logger.LogError(exception, "User {UserId} rolled back: a creation step failed", user.Id);
-                return TypedResults.Problem(
-                    statusCode: StatusCodes.Status503ServiceUnavailable,
-                    title: "The user could not be created right now",
-                    detail: "A dependency needed to finish creating the user is unavailable. Nothing was saved; try again.");
+                return EmailTaken(user.Email);
             }
 
-            await transaction.CommitAsync(cancellationToken);
+            throw;
         }
 
         foreach (var listener in listeners)

@@ -94,7 +94,7 @@ internal static class EmailTestExtensions
         }
     }
 
-    public static async Task<double> QueueCounterAsync(this HttpClient client, string name, string queue = QueueMetrics.EmailQueue) =>
+    public static async Task<double> QueueMetricAsync(this HttpClient client, string name, string queue = QueueMetrics.EmailQueue) =>
         (await MetricsScrape.FetchAsync(client)).Sum(name, ("queue", queue));
 
     public static int CountTo(this SmtpSink smtp, string address) =>

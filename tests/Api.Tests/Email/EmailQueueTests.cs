@@ -19,12 +19,12 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
     public async Task Every_created_user_gets_exactly_one_welcome_email_and_each_job_counts_as_completed()
     {
         const int users = 20;
-        var completedBefore = await _client.QueueCounterAsync(QueueMetrics.JobsCompleted);
+        var completedBefore = await _client.QueueMetricAsync(QueueMetrics.JobsCompleted);
         var addresses = Addresses("welcome", users);
 
         await _client.CreateUsersAsync(addresses);
 
-        await Eventually.HoldsAsync(async () => await _client.QueueCounterAsync(QueueMetrics.JobsCompleted) - completedBefore == users,
+        await Eventually.HoldsAsync(async () => await _client.QueueMetricAsync(QueueMetrics.JobsCompleted) - completedBefore == users,
             Timeout, $"{users} completed email jobs");
         foreach (var address in addresses)
         {
@@ -40,15 +40,15 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
     public async Task While_SMTP_is_down_users_are_still_created_attempts_count_as_failed_and_every_email_arrives_once_it_is_back()
     {
         const int users = 5;
-        var failedBefore = await _client.QueueCounterAsync(QueueMetrics.JobsFailed);
-        var completedBefore = await _client.QueueCounterAsync(QueueMetrics.JobsCompleted);
+        var failedBefore = await _client.QueueMetricAsync(QueueMetrics.JobsFailed);
+        var completedBefore = await _client.QueueMetricAsync(QueueMetrics.JobsCompleted);
         var addresses = Addresses("smtp-down", users);
 
         await _smtp.StopAsync();
         try
         {
             await _client.CreateUsersAsync(addresses);
-            await Eventually.HoldsAsync(async () => await _client.QueueCounterAsync(QueueMetrics.JobsFailed) - failedBefore >= users,
+            await Eventually.HoldsAsync(async () => await _client.QueueMetricAsync(QueueMetrics.JobsFailed) - failedBefore >= users,
                 Timeout, $"at least {users} failed attempts while SMTP is down");
             Assert.All(addresses, address => Assert.Equal(0, _smtp.CountTo(address)));
         }
@@ -57,7 +57,7 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
             await _smtp.StartServerAsync();
         }
 
-        await Eventually.HoldsAsync(async () => await _client.QueueCounterAsync(QueueMetrics.JobsCompleted) - completedBefore == users,
+        await Eventually.HoldsAsync(async () => await _client.QueueMetricAsync(QueueMetrics.JobsCompleted) - completedBefore == users,
             Timeout, $"{users} completed jobs once SMTP is back");
         Assert.All(addresses, address => Assert.Equal(1, _smtp.CountTo(address)));
     }
@@ -67,7 +67,7 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
     {
         var address = Addresses("rejected", 1)[0];
         _smtp.Reject(address);
-        var failedBefore = await _client.QueueCounterAsync(QueueMetrics.JobsFailed);
+        var failedBefore = await _client.QueueMetricAsync(QueueMetrics.JobsFailed);
         var storage = fixture.App.Services.GetRequiredService<JobStorage>();
 
         await _client.CreateUsersAsync([address]);
@@ -84,7 +84,7 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
         var details = storage.GetMonitoringApi().JobDetails(jobId);
         Assert.Equal(typeof(PermanentEmailFailureException).FullName, details.History[0].Data["ExceptionType"]);
         Assert.DoesNotContain(details.History, state => state.StateName == "Scheduled"); // never retried
-        Assert.Equal(1, await _client.QueueCounterAsync(QueueMetrics.JobsFailed) - failedBefore);
+        Assert.Equal(1, await _client.QueueMetricAsync(QueueMetrics.JobsFailed) - failedBefore);
         Assert.Contains(fixture.App.Logs, line => line.Contains($"Job {jobId}") && line.Contains(address) && line.StartsWith("Error"));
         Assert.Equal(0, _smtp.CountTo(address));
 

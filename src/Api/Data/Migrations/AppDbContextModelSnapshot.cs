@@ -17,6 +17,35 @@ namespace Api.Data.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.12");
 
+            modelBuilder.Entity("Api.Email.PendingWelcomeEmail", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnName("user_id");
+
+                    b.Property<Guid?>("ClaimToken")
+                        .HasColumnName("claim_token");
+
+                    b.Property<long>("ClaimedUntil")
+                        .HasColumnName("claimed_until");
+
+                    b.Property<string>("Email")
+                        .IsRequired()
+                        .HasMaxLength(254)
+                        .HasColumnName("email");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnName("name");
+
+                    b.HasKey("UserId");
+
+                    b.HasIndex("ClaimedUntil")
+                        .HasDatabaseName("ix_welcome_email_outbox_claimed_until");
+
+                    b.ToTable("welcome_email_outbox", (string)null);
+                });
+
             modelBuilder.Entity("Api.Users.User", b =>
                 {
                     b.Property<Guid>("Id")

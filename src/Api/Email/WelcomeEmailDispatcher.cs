@@ -1,0 +1,124 @@
+using System.Threading.Channels;
+using Api.Data;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Api.Email;
+
+/// <summary>
+/// Moves welcome emails from the outbox table onto the Hangfire queue: woken right after each user is committed, and
+/// polling every <see cref="QueueOptions.OutboxPollingMilliseconds"/> for rows left by a failure, a restart or another
+/// instance. Delivery is at least once: a row is deleted only after its job is enqueued, so a crash between the two
+/// enqueues that email again when the row's claim expires (the mail keeps one Message-ID, welcome-{user id}).
+/// </summary>
+internal sealed partial class WelcomeEmailDispatcher(
+    IServiceScopeFactory scopes,
+    IBackgroundJobClient jobs,
+    QueueMetrics metrics,
+    IOptions<QueueOptions> options,
+    TimeProvider time,
+    ILogger<WelcomeEmailDispatcher> logger) : BackgroundService
+{
+    /// <summary>How long a claimed batch belongs to this instance before another may take it over.</summary>
+    private static readonly TimeSpan ClaimLease = TimeSpan.FromMinutes(1);
+
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        var poll = TimeSpan.FromMilliseconds(settings.OutboxPollingMilliseconds);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var full = false;
+            try
+            {
+                full = await DispatchBatchAsync(settings.OutboxBatchSize, stoppingToken) == settings.OutboxBatchSize;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // Job storage or database down: the rows stay in the outbox and the next poll tries again.
+                LogDispatchFailed(exception);
+            }
+
+            if (!full)
+            {
+                await WaitForWorkAsync(poll, stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>Claims up to <paramref name="batchSize"/> due rows, enqueues their jobs and deletes them; returns the claimed count.</summary>
+    internal async Task<int> DispatchBatchAsync(int batchSize, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var outbox = scope.ServiceProvider.GetRequiredService<AppDbContext>().Set<PendingWelcomeEmail>();
+        // Counted before the claim, so that while the job storage is down the gauge still shows the backlog growing.
+        metrics.SetOutboxPending(await outbox.LongCountAsync(cancellationToken));
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var candidates = await outbox.Where(p => p.ClaimedUntil < now)
+            .OrderBy(p => p.UserId)
+            .Select(p => p.UserId)
+            .Take(batchSize)
+            .ToListAsync(cancellationToken);
+        if (candidates.Count == 0)
+        {
+            return 0;
+        }
+
+        // The claim re-checks ClaimedUntil in its own WHERE, so of two instances racing for a row only one wins it.
+        var claim = Guid.CreateVersion7();
+        var until = now + (long)ClaimLease.TotalMilliseconds;
+        await outbox.Where(p => candidates.Contains(p.UserId) && p.ClaimedUntil < now)
+            .ExecuteUpdateAsync(rows => rows.SetProperty(p => p.ClaimToken, claim).SetProperty(p => p.ClaimedUntil, until), cancellationToken);
+        var claimed = await outbox.AsNoTracking().Where(p => p.ClaimToken == claim).ToListAsync(cancellationToken);
+
+        var enqueued = new List<Guid>(claimed.Count);
+        try
+        {
+            foreach (var pending in claimed)
+            {
+                var email = new WelcomeEmail(pending.UserId, pending.Name, pending.Email);
+                jobs.Enqueue<WelcomeEmailJob>(job => job.SendAsync(email, null, CancellationToken.None));
+                enqueued.Add(pending.UserId);
+            }
+        }
+        finally
+        {
+            // Not cancellable: a job enqueued but left in the outbox would be enqueued twice.
+            if (enqueued.Count > 0)
+            {
+                await outbox.Where(p => enqueued.Contains(p.UserId)).ExecuteDeleteAsync(CancellationToken.None);
+            }
+
+            if (enqueued.Count < claimed.Count)
+            {
+                // Give the rest back at once rather than when the lease ends.
+                await outbox.Where(p => p.ClaimToken == claim)
+                    .ExecuteUpdateAsync(rows => rows.SetProperty(p => p.ClaimedUntil, 0L).SetProperty(p => p.ClaimToken, (Guid?)null), CancellationToken.None);
+            }
+        }
+
+        return claimed.Count;
+    }
+
+    private async Task WaitForWorkAsync(TimeSpan poll, CancellationToken stoppingToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(poll);
+        try
+        {
+            await _wake.Reader.ReadAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            // The poll interval passed without a wake-up.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Welcome emails stay in the outbox for now: dispatching them to the job queue failed")]
+    private partial void LogDispatchFailed(Exception exception);
+}

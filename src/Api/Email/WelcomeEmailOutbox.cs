@@ -1,0 +1,62 @@
+using Api.Data;
+using Api.Users;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Api.Email;
+
+/// <summary>
+/// A welcome email not yet handed to the job queue: a row saved in the same transaction as its user (the transactional
+/// outbox pattern). Creating a user then needs only the database; <see cref="WelcomeEmailDispatcher"/> moves the rows
+/// onto the Hangfire queue, so a slow or dead Redis neither blocks requests nor loses an email.
+/// </summary>
+public sealed class PendingWelcomeEmail
+{
+    /// <summary>One welcome email per user: the user's id is the key.</summary>
+    public Guid UserId { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string Email { get; init; }
+
+    /// <summary>Unix time in milliseconds until which a dispatcher owns the row; 0 while nobody does.</summary>
+    public long ClaimedUntil { get; set; }
+
+    /// <summary>The batch that owns the row; lets a dispatcher read back exactly the rows its claim won.</summary>
+    public Guid? ClaimToken { get; set; }
+}
+
+internal sealed class PendingWelcomeEmailConfiguration : IEntityTypeConfiguration<PendingWelcomeEmail>
+{
+    public void Configure(EntityTypeBuilder<PendingWelcomeEmail> pending)
+    {
+        pending.ToTable("welcome_email_outbox");
+        pending.HasKey(p => p.UserId);
+        pending.Property(p => p.UserId).HasColumnName("user_id").ValueGeneratedNever();
+        pending.Property(p => p.Name).HasColumnName("name").HasMaxLength(User.NameMaxLength).IsRequired();
+        pending.Property(p => p.Email).HasColumnName("email").HasMaxLength(User.EmailMaxLength).IsRequired();
+        pending.Property(p => p.ClaimedUntil).HasColumnName("claimed_until");
+        pending.Property(p => p.ClaimToken).HasColumnName("claim_token");
+        pending.HasIndex(p => p.ClaimedUntil).HasDatabaseName("ix_welcome_email_outbox_claimed_until");
+    }
+}
+
+/// <summary>Adds the user's welcome email to the outbox; saved (or not) together with the user.</summary>
+internal sealed class AddWelcomeEmailToOutbox(AppDbContext db) : IUserCreationStep
+{
+    public Task RunAsync(User user, CancellationToken cancellationToken)
+    {
+        db.Set<PendingWelcomeEmail>().Add(new PendingWelcomeEmail { UserId = user.Id, Name = user.Name, Email = user.Email });
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Wakes the dispatcher once the user is committed, so the email does not wait for the next poll.</summary>
+internal sealed class WakeWelcomeEmailDispatcher(WelcomeEmailDispatcher dispatcher) : IUserCreatedListener
+{
+    public Task OnUserCreatedAsync(User user, CancellationToken cancellationToken)
+    {
+        dispatcher.Wake();
+        return Task.CompletedTask;
+    }
+}
