@@ -1,0 +1,125 @@
+using Api.Data;
+using Api.Email;
+using Api.Tests.Infrastructure;
+using Hangfire;
+using Hangfire.InMemory;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Api.Tests.Email;
+
+/// <summary>
+/// Two instances sharing one PostgreSQL database and one Redis both dispatch the same outbox, polling it every 20 ms
+/// so that they race for rows all the time: each row is claimed by one of them, so each email is enqueued once.
+/// </summary>
+public sealed class EmailOutboxTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task Two_instances_dispatching_one_outbox_send_every_welcome_email_exactly_once()
+    {
+        const int users = 60;
+        var postgres = await PostgresServer.SharedAsync();
+        var database = await postgres.CreateDatabaseAsync("outbox");
+        await using var redis = await RedisServer.StartAsync(durable: false);
+        await using var smtp = await SmtpSink.StartAsync();
+        var folders = new[] { TempFolder.Create("api-tests-outbox-a"), TempFolder.Create("api-tests-outbox-b") };
+        var addresses = Enumerable.Range(1, users).Select(i => $"outbox-{i}@example.com").ToArray();
+        try
+        {
+            Dictionary<string, string?> Settings() => new()
+            {
+                ["ConnectionStrings:Postgres"] = database,
+                ["ConnectionStrings:Redis"] = redis.ConnectionString,
+                ["Email:Smtp:Host"] = "127.0.0.1",
+                ["Email:Smtp:Port"] = smtp.Port.ToString(),
+                ["Queue:OutboxPollingMilliseconds"] = "50",
+                ["Queue:OutboxBatchSize"] = "5",
+            };
+
+            // One after the other, so that the second finds the schema migrated.
+            await using var a = await AppProcess.StartAsync(folders[0], Settings());
+            using var toA = new HttpClient { BaseAddress = a.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+            await WaitUntilReadyAsync(toA);
+            await using var b = await AppProcess.StartAsync(folders[1], Settings());
+            using var toB = new HttpClient { BaseAddress = b.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+            await WaitUntilReadyAsync(toB);
+
+            await Task.WhenAll(
+                toA.CreateUsersAsync(addresses.Where((_, i) => i % 2 == 0), () => a.Output),
+                toB.CreateUsersAsync(addresses.Where((_, i) => i % 2 == 1), () => b.Output));
+
+            await Eventually.HoldsAsync(() => addresses.All(address => smtp.CountTo(address) >= 1), Timeout,
+                "every welcome email", () => $"{smtp.Received.Count} received\n{a.Output}\n{b.Output}");
+            // Both instances' outbox gauges drain to 0 and their workers' completions add up to one per user.
+            await Eventually.HoldsAsync(async () =>
+                await toA.QueueMetricAsync(QueueMetrics.OutboxPending) == 0 && await toB.QueueMetricAsync(QueueMetrics.OutboxPending) == 0 &&
+                await toA.QueueMetricAsync(QueueMetrics.JobsCompleted) + await toB.QueueMetricAsync(QueueMetrics.JobsCompleted) >= users,
+                Timeout, "the outbox to drain and every job to complete");
+            Assert.All(addresses, address => Assert.Equal(1, smtp.CountTo(address)));
+            Assert.Equal(users, await toA.QueueMetricAsync(QueueMetrics.JobsCompleted) + await toB.QueueMetricAsync(QueueMetrics.JobsCompleted));
+        }
+        finally
+        {
+            Array.ForEach(folders, TempFolder.Delete);
+        }
+    }
+
+    [Fact]
+    public async Task Dispatchers_racing_for_the_same_rows_enqueue_each_row_once()
+    {
+        // Eight dispatchers on one PostgreSQL database, all starting at the same first rows: without a claim that
+        // re-checks each row, several would enqueue the same email.
+        const int rows = 400;
+        var postgres = await PostgresServer.SharedAsync();
+        var database = await postgres.CreateDatabaseAsync("outbox_race");
+        var storage = new InMemoryStorage();
+        var services = new ServiceCollection()
+            .AddLogging()
+            .AddMetrics()
+            .AddSingleton<JobStorage>(storage)
+            .AddDbContext<AppDbContext>(options => options.UseNpgsql(database))
+            .AddSingleton<QueueMetrics>()
+            .BuildServiceProvider();
+        await using (var scope = services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            await db.Database.MigrateAsync();
+            db.Set<PendingWelcomeEmail>().AddRange(Enumerable.Range(1, rows).Select(i =>
+                new PendingWelcomeEmail { UserId = Guid.CreateVersion7(), Name = $"Race {i}", Email = $"race-{i}@example.com" }));
+            await db.SaveChangesAsync();
+        }
+
+        var client = new BackgroundJobClient(storage);
+        var dispatchers = Enumerable.Range(0, 8).Select(_ => new WelcomeEmailDispatcher(
+            services.GetRequiredService<IServiceScopeFactory>(), client, services.GetRequiredService<QueueMetrics>(),
+            Microsoft.Extensions.Options.Options.Create(new QueueOptions()), TimeProvider.System, NullLogger<WelcomeEmailDispatcher>.Instance)).ToList();
+        var claimed = await Task.WhenAll(dispatchers.Select(dispatcher => Task.Run(async () =>
+        {
+            // A dispatcher that loses a race claims fewer rows than it saw; it goes on until the outbox is empty.
+            var total = 0;
+            while (await OutboxCountAsync(services) > 0)
+            {
+                total += await dispatcher.DispatchBatchAsync(batchSize: 20, CancellationToken.None);
+            }
+
+            return total;
+        })));
+
+        Assert.Equal(rows, claimed.Sum());
+        Assert.Equal(rows, storage.GetMonitoringApi().EnqueuedCount(QueueMetrics.EmailQueue));
+        Assert.Equal(0, await OutboxCountAsync(services));
+        await services.DisposeAsync();
+    }
+
+    private static async Task<int> OutboxCountAsync(IServiceProvider services)
+    {
+        await using var scope = services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<AppDbContext>().Set<PendingWelcomeEmail>().CountAsync();
+    }
+
+    private static Task WaitUntilReadyAsync(HttpClient client) =>
+        Eventually.HoldsAsync(async () => (await client.GetAsync("/health/ready")).IsSuccessStatusCode, Timeout, "/health/ready");
+}
