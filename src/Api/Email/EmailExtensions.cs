@@ -85,6 +85,7 @@ public static class EmailExtensions
         {
             Prefix = "{hangfire}:",
             InvisibilityTimeout = TimeSpan.FromSeconds(options.InvisibilityTimeoutSeconds),
+            FetchTimeout = TimeSpan.FromSeconds(options.FetchTimeoutSeconds),
         });
 
     /// <summary>

@@ -36,6 +36,14 @@ public sealed class QueueOptions
     [Range(1, 10_000)]
     public int OutboxBatchSize { get; set; } = 100;
 
+    /// <summary>
+    /// Redis storage only: an idle worker re-reads its queue this often even without a new-job notification. Workers are
+    /// woken by Redis pub/sub, but a notification published while the subscription is reconnecting (after a Redis
+    /// restart) is lost; the library's default of 3 minutes would leave such a job waiting that long.
+    /// </summary>
+    [Range(1, 600)]
+    public int FetchTimeoutSeconds { get; set; } = 15;
+
     /// <summary>How long a stopping instance lets running jobs finish before it cancels them.</summary>
     [Range(0, 600)]
     public int ShutdownTimeoutSeconds { get; set; } = 15;

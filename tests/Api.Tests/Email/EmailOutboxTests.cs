@@ -75,6 +75,9 @@ public sealed class EmailOutboxTests
         const int rows = 400;
         var postgres = await PostgresServer.SharedAsync();
         var database = await postgres.CreateDatabaseAsync("outbox_race");
+        // Hangfire logs through a process-wide provider, which an earlier test host may have left pointing at its
+        // disposed logger factory.
+        GlobalConfiguration.Configuration.UseNoOpLogProvider();
         var storage = new InMemoryStorage();
         var services = new ServiceCollection()
             .AddLogging()
