@@ -36,7 +36,18 @@ public sealed class SmtpOptions
     /// <summary>TLS on connect for port 465, STARTTLS (required, not opportunistic) on any other port.</summary>
     public bool UseTls { get; set; }
 
-    /// <summary>Connect, send and disconnect must finish within this time, so a hung server fails the attempt.</summary>
+    /// <summary>
+    /// One send (waiting for a pooled connection, connecting when none is open, sending) must finish within this time,
+    /// so a hung server fails the attempt.
+    /// </summary>
     [Range(1, 600)]
     public int TimeoutSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// SMTP connections kept open and reused, which is also the most mails sent at once by this instance: reusing a
+    /// connection saves the connect, greeting, EHLO (and TLS, login) and QUIT of every mail. Mail servers limit
+    /// connections per client, so keep it modest.
+    /// </summary>
+    [Range(1, 100)]
+    public int PoolSize { get; set; } = 10;
 }

@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using Microsoft.Extensions.Options;
@@ -5,10 +8,29 @@ using MimeKit;
 
 namespace Api.Email;
 
-/// <summary>Sends mail through the configured SMTP server, or writes it as .eml files when none is configured.</summary>
-internal sealed class EmailSender(IOptions<EmailOptions> options, IHostEnvironment environment)
+/// <summary>
+/// Sends mail through the configured SMTP server, or writes it as .eml files when none is configured. SMTP connections
+/// are pooled: opening one (TCP, banner, EHLO, maybe TLS and login) and closing it (QUIT) cost more round trips and CPU
+/// than sending one mail, so each connection carries many mails (bench/Email measured it; see BENCHMARKS.md).
+/// </summary>
+internal sealed class EmailSender : IAsyncDisposable, IDisposable
 {
-    private readonly EmailOptions _options = options.Value;
+    /// <summary>A connection idle longer than this gets a NOOP before reuse: servers drop idle clients after a while.</summary>
+    private static readonly TimeSpan CheckAfterIdle = TimeSpan.FromSeconds(30);
+
+    private readonly EmailOptions _options;
+    private readonly IHostEnvironment _environment;
+    // Idle connected clients, most recently used on top; the semaphore caps the connections open (idle or in use).
+    private readonly ConcurrentStack<PooledClient> _idle = new();
+    private readonly SemaphoreSlim _slots;
+    private volatile bool _disposed;
+
+    public EmailSender(IOptions<EmailOptions> options, IHostEnvironment environment)
+    {
+        _options = options.Value;
+        _environment = environment;
+        _slots = new SemaphoreSlim(_options.Smtp.PoolSize, _options.Smtp.PoolSize);
+    }
 
     public async Task SendAsync(MimeMessage message, CancellationToken cancellationToken)
     {
@@ -19,32 +41,166 @@ internal sealed class EmailSender(IOptions<EmailOptions> options, IHostEnvironme
             return;
         }
 
-        var smtp = _options.Smtp;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(smtp.TimeoutSeconds));
-        using var client = new SmtpClient { Timeout = smtp.TimeoutSeconds * 1000 };
-        var security = !smtp.UseTls ? SecureSocketOptions.None
-            : smtp.Port == 465 ? SecureSocketOptions.SslOnConnect
-            : SecureSocketOptions.StartTls;
-        await client.ConnectAsync(smtp.Host, smtp.Port, security, timeout.Token);
-        if (!string.IsNullOrEmpty(smtp.User))
+        timeout.CancelAfter(TimeSpan.FromSeconds(_options.Smtp.TimeoutSeconds));
+        await _slots.WaitAsync(timeout.Token);
+        try
         {
-            await client.AuthenticateAsync(smtp.User, smtp.Password ?? "", timeout.Token);
+            var (client, reused) = await RentAsync(timeout.Token);
+            while (true)
+            {
+                try
+                {
+                    await client.Smtp.SendAsync(message, timeout.Token);
+                    Return(client);
+                    return;
+                }
+                catch (Exception exception) when (reused && IsBrokenConnection(exception))
+                {
+                    // The server closed the pooled connection while it sat idle (a restart, its idle timeout), which
+                    // shows on the first command: one more try on a new connection. Should it have died after the
+                    // message went out, the mail may arrive twice (same Message-ID), as with any retry of the job.
+                    client.Dispose();
+                }
+                catch
+                {
+                    // Anything else (an SMTP reply such as 550, a timeout) propagates unchanged for the job to classify,
+                    // and the session's state is unknown (a rejected RCPT, a half-sent DATA): it is never reused.
+                    client.Dispose();
+                    throw;
+                }
+
+                (client, reused) = (await ConnectAsync(timeout.Token), false);
+            }
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async Task<(PooledClient Client, bool Reused)> RentAsync(CancellationToken cancellationToken)
+    {
+        while (_idle.TryPop(out var client))
+        {
+            if (!client.Smtp.IsConnected)
+            {
+                client.Dispose();
+                continue;
+            }
+
+            if (Stopwatch.GetElapsedTime(client.IdleSince) > CheckAfterIdle)
+            {
+                try
+                {
+                    await client.Smtp.NoOpAsync(cancellationToken);
+                }
+                catch (Exception exception) when (IsBrokenConnection(exception) || exception is SmtpCommandException)
+                {
+                    client.Dispose();
+                    continue;
+                }
+            }
+
+            return (client, true);
         }
 
-        await client.SendAsync(message, timeout.Token);
-        await client.DisconnectAsync(quit: true, timeout.Token);
+        return (await ConnectAsync(cancellationToken), false);
     }
+
+    private async Task<PooledClient> ConnectAsync(CancellationToken cancellationToken)
+    {
+        var smtp = _options.Smtp;
+        var client = new SmtpClient { Timeout = smtp.TimeoutSeconds * 1000 };
+        try
+        {
+            var security = !smtp.UseTls ? SecureSocketOptions.None
+                : smtp.Port == 465 ? SecureSocketOptions.SslOnConnect
+                : SecureSocketOptions.StartTls;
+            await client.ConnectAsync(smtp.Host!, smtp.Port, security, cancellationToken);
+            if (!string.IsNullOrEmpty(smtp.User))
+            {
+                await client.AuthenticateAsync(smtp.User, smtp.Password ?? "", cancellationToken);
+            }
+
+            return new PooledClient(client);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    private void Return(PooledClient client)
+    {
+        client.IdleSince = Stopwatch.GetTimestamp();
+        _idle.Push(client);
+        // Disposal may have drained the pool between the check and the push: drain again so nothing stays open.
+        if (_disposed)
+        {
+            DrainWithoutQuit();
+        }
+    }
+
+    /// <summary>The connection is gone (closed by the server, reset), as opposed to the server answering with an error.</summary>
+    private static bool IsBrokenConnection(Exception exception) =>
+        exception is ServiceNotConnectedException or SmtpProtocolException or IOException;
 
     /// <summary>Named by Message-ID, so a job that runs twice overwrites its own file instead of adding a second.</summary>
     private async Task WriteToPickupDirectoryAsync(MimeMessage message, CancellationToken cancellationToken)
     {
-        var folder = Path.Combine(environment.ContentRootPath, _options.PickupDirectory);
+        var folder = Path.Combine(_environment.ContentRootPath, _options.PickupDirectory);
         Directory.CreateDirectory(folder);
         var name = string.Concat((message.MessageId ?? Guid.CreateVersion7().ToString()).Split(Path.GetInvalidFileNameChars())) + ".eml";
         var path = Path.Combine(folder, name);
         var temporary = path + ".tmp";
         await message.WriteToAsync(temporary, cancellationToken);
         File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>On shutdown (the Hangfire server has stopped by then): say QUIT on each idle connection, briefly.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        while (_idle.TryPop(out var client))
+        {
+            try
+            {
+                await client.Smtp.DisconnectAsync(quit: true, timeout.Token);
+            }
+            catch (Exception exception) when (exception is OperationCanceledException || IsBrokenConnection(exception) || exception is SmtpCommandException)
+            {
+                // Closing anyway; the server drops the session on its own.
+            }
+            finally
+            {
+                client.Dispose();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        DrainWithoutQuit();
+    }
+
+    private void DrainWithoutQuit()
+    {
+        while (_idle.TryPop(out var client))
+        {
+            client.Dispose();
+        }
+    }
+
+    private sealed class PooledClient(SmtpClient smtp) : IDisposable
+    {
+        public SmtpClient Smtp { get; } = smtp;
+
+        public long IdleSince { get; set; }
+
+        public void Dispose() => Smtp.Dispose();
     }
 }
