@@ -202,7 +202,7 @@ dotnet bench/Micro/bin/Release/net10.0/Api.Benchmarks.dll "${micro_args[@]}" > "
 : > "$OUT/features.md"
 # Each feature's bench/<Feature>/run.sh prints its own table. In quick mode it gets --quick if it takes that flag, or the
 # smaller arguments below (Realtime's argument is its target number of connections).
-declare -A QUICK_ARGS=([Realtime]="2000")
+declare -A QUICK_ARGS=([Realtime]="2000" [Email]="3000")
 for feature in Realtime Email; do
   script=bench/$feature/run.sh
   if [[ ! -x $script ]]; then

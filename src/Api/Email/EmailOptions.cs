@@ -44,10 +44,11 @@ public sealed class SmtpOptions
     public int TimeoutSeconds { get; set; } = 30;
 
     /// <summary>
-    /// SMTP connections kept open and reused, which is also the most mails sent at once by this instance: reusing a
-    /// connection saves the connect, greeting, EHLO (and TLS, login) and QUIT of every mail. Mail servers limit
-    /// connections per client, so keep it modest.
+    /// SMTP connections kept open and reused, which is also the most mails this instance sends at once: reusing a
+    /// connection saves the connect, greeting, EHLO (and TLS, login) and QUIT of every mail. Unset: one per queue worker
+    /// (<c>Queue:Workers</c>), so no worker waits for a connection; set it lower when the mail server limits
+    /// connections per client.
     /// </summary>
-    [Range(1, 100)]
-    public int PoolSize { get; set; } = 10;
+    [Range(1, 1000)]
+    public int? PoolSize { get; set; }
 }

@@ -25,11 +25,12 @@ internal sealed class EmailSender : IAsyncDisposable, IDisposable
     private readonly SemaphoreSlim _slots;
     private volatile bool _disposed;
 
-    public EmailSender(IOptions<EmailOptions> options, IHostEnvironment environment)
+    public EmailSender(IOptions<EmailOptions> options, IOptions<QueueOptions> queue, IHostEnvironment environment)
     {
         _options = options.Value;
         _environment = environment;
-        _slots = new SemaphoreSlim(_options.Smtp.PoolSize, _options.Smtp.PoolSize);
+        var size = _options.Smtp.PoolSize ?? queue.Value.Workers;
+        _slots = new SemaphoreSlim(size, size);
     }
 
     public async Task SendAsync(MimeMessage message, CancellationToken cancellationToken)
