@@ -37,6 +37,23 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
     }
 
     [Fact]
+    public async Task Welcome_emails_travel_over_pooled_SMTP_connections_not_one_connection_per_mail()
+    {
+        const int users = 20;
+        var completedBefore = await _client.QueueMetricAsync(QueueMetrics.JobsCompleted);
+        var sessionsBefore = _smtp.Sessions;
+        var addresses = Addresses("pooled", users);
+
+        await _client.CreateUsersAsync(addresses);
+
+        await Eventually.HoldsAsync(async () => await _client.QueueMetricAsync(QueueMetrics.JobsCompleted) - completedBefore == users,
+            Timeout, $"{users} completed email jobs");
+        Assert.All(addresses, address => Assert.Equal(1, _smtp.CountTo(address)));
+        // Email:Smtp:PoolSize unset: at most one connection per worker, and those may already be open from earlier tests.
+        Assert.InRange(_smtp.Sessions - sessionsBefore, 0, EmailQueueFixture.Workers);
+    }
+
+    [Fact]
     public async Task While_SMTP_is_down_users_are_still_created_attempts_count_as_failed_and_every_email_arrives_once_it_is_back()
     {
         const int users = 5;

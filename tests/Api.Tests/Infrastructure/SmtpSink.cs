@@ -25,6 +25,7 @@ public sealed class SmtpSink : IAsyncDisposable
     private Task _running = Task.CompletedTask;
     private TaskCompletionSource _gate = Open();
     private int _arrived;
+    private int _sessions;
 
     private SmtpSink(int port) => Port = port;
 
@@ -34,6 +35,9 @@ public sealed class SmtpSink : IAsyncDisposable
 
     /// <summary>Messages that reached DATA, including those still held.</summary>
     public int Arrived => Volatile.Read(ref _arrived);
+
+    /// <summary>SMTP sessions (connections) opened so far, including the start-up probe's.</summary>
+    public int Sessions => Volatile.Read(ref _sessions);
 
     public static async Task<SmtpSink> StartAsync()
     {
@@ -73,6 +77,7 @@ public sealed class SmtpSink : IAsyncDisposable
         services.Add(new Store(this));
         services.Add(new DelegatingMailboxFilter((_, to, _) => !_rejected.ContainsKey(to.AsAddress())));
         _server = new SmtpServer.SmtpServer(options, services);
+        _server.SessionCreated += (_, _) => Interlocked.Increment(ref _sessions);
         _running = _server.StartAsync(CancellationToken.None);
         return WaitUntilListeningAsync();
     }
