@@ -42,10 +42,10 @@ public sealed class EmailOutboxTests
             // One after the other, so that the second finds the schema migrated.
             await using var a = await AppProcess.StartAsync(folders[0], Settings());
             using var toA = new HttpClient { BaseAddress = a.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-            await WaitUntilReadyAsync(toA);
+            await toA.WaitUntilReadyAsync();
             await using var b = await AppProcess.StartAsync(folders[1], Settings());
             using var toB = new HttpClient { BaseAddress = b.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-            await WaitUntilReadyAsync(toB);
+            await toB.WaitUntilReadyAsync();
 
             await Task.WhenAll(
                 toA.CreateUsersAsync(addresses.Where((_, i) => i % 2 == 0), () => a.Output),
@@ -122,7 +122,4 @@ public sealed class EmailOutboxTests
         await using var scope = services.CreateAsyncScope();
         return await scope.ServiceProvider.GetRequiredService<AppDbContext>().Set<PendingWelcomeEmail>().CountAsync();
     }
-
-    private static Task WaitUntilReadyAsync(HttpClient client) =>
-        Eventually.HoldsAsync(async () => (await client.GetAsync("/health/ready")).IsSuccessStatusCode, Timeout, "/health/ready");
 }

@@ -40,7 +40,7 @@ public sealed class EmailRedisStorageTests
             await using (var first = await AppProcess.StartAsync(folder, Settings(folder, redis, smtp)))
             {
                 using var client = new HttpClient { BaseAddress = first.BaseAddress };
-                await WaitUntilReadyAsync(client);
+                await client.WaitUntilReadyAsync();
                 await client.CreateUsersAsync(addresses, () => first.Output);
                 // The only worker is stuck on the first email; the other nine wait in Redis when the process dies.
                 await Eventually.HoldsAsync(() => smtp.Arrived >= 1, Timeout, "the first email to reach the SMTP sink");
@@ -72,7 +72,7 @@ public sealed class EmailRedisStorageTests
         {
             await using var app = await AppProcess.StartAsync(folder, Settings(folder, redis, smtp));
             using var client = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-            await WaitUntilReadyAsync(client);
+            await client.WaitUntilReadyAsync();
             var addresses = Enumerable.Range(1, 5).Select(i => $"redis-down-{i}@example.com").ToArray();
 
             await redis.KillAsync();
@@ -118,7 +118,7 @@ public sealed class EmailRedisStorageTests
             settings["Queue:Workers"] = "4";
             await using var app = await AppProcess.StartAsync(folder, settings);
             using var client = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-            await WaitUntilReadyAsync(client);
+            await client.WaitUntilReadyAsync();
 
             await client.CreateUsersAsync(addresses, () => app.Output);
 
@@ -134,8 +134,6 @@ public sealed class EmailRedisStorageTests
         }
     }
 
-    private static Task WaitUntilReadyAsync(HttpClient client) =>
-        Eventually.HoldsAsync(async () => (await client.GetAsync("/health/ready")).IsSuccessStatusCode, Timeout, "/health/ready");
 
     private sealed record PageBody(int Total);
 }
