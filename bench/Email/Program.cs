@@ -26,6 +26,7 @@ using SmtpServer.IO;
 using SmtpServer.Net;
 using SmtpServer.Protocol;
 using SmtpServer.Storage;
+using static Bench.Shared.BenchHelpers;
 
 // --stock-sink: the SMTP sink with the library's own listener (Nagle on), to reproduce the 40 ms stall per mail.
 var stockSink = args.Contains("--stock-sink");
@@ -132,7 +133,7 @@ try
     Console.WriteLine($"| jobs enqueued → delivered | {jobs:N0} → {sink.Count:N0} |");
     Console.WriteLine($"| enqueue rate ({threads} threads) | {jobs / enqueued.TotalSeconds:N0} jobs/s ({enqueued.TotalSeconds:N1} s) |");
     Console.WriteLine($"| **end-to-end throughput** (first enqueue → last delivery) | **{jobs / delivered.TotalSeconds:N0} jobs/s** ({delivered.TotalSeconds:N1} s) |");
-    Console.WriteLine($"| enqueue → delivery latency p50 / p95 / p99 / max | {P(latencies, 50):N0} / {P(latencies, 95):N0} / {P(latencies, 99):N0} / {latencies[^1]:N0} ms |");
+    Console.WriteLine($"| enqueue → delivery latency p50 / p95 / p99 / max | {Percentile(latencies, 0.50):N0} / {Percentile(latencies, 0.95):N0} / {Percentile(latencies, 0.99):N0} / {latencies[^1]:N0} ms |");
     Console.WriteLine($"| CPU per job: API / redis-server / this process (enqueue + SMTP sink) | {PerJob(cpu.Api):N2} / {PerJob(cpu.Redis):N2} / {PerJob(cpu.Bench):N2} ms |");
     Console.WriteLine($"| CPU-bound ceiling on {Environment.ProcessorCount} cores (all CPU per job) / the API alone on one core | {Environment.ProcessorCount * 1000 / cpuPerJob:N0} / {1000 / PerJob(cpu.Api):N0} jobs/s |");
     Console.WriteLine($"| load average at the end (the machine's other work competes) | {File.ReadAllText("/proc/loadavg").Split(' ')[0]} |");
@@ -155,17 +156,8 @@ static TimeSpan Cpu(Process process)
     return process.TotalProcessorTime;
 }
 
-static double P(double[] sorted, int percentile) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, sorted.Length * percentile / 100)];
-
 static string Line(string metrics, string prefix) =>
     metrics.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal) && l.Contains("queue=\"email\""))?.Replace(" ", " | ") ?? prefix + " | missing";
-
-static int FreePort()
-{
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
-}
 
 static Process Start(string file, string[] arguments, (string Key, string Value)? environment = null)
 {

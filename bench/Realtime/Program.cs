@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
+using static Bench.Shared.BenchHelpers;
 
 var apiDll = args.Length > 0 ? Path.GetFullPath(args[0]) : throw new ArgumentException("usage: Realtime.Bench <path/to/Api.dll> [target connections]");
 var target = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000;
@@ -61,8 +62,8 @@ try
     Console.WriteLine($"server RSS idle / full       {rssIdle / 1048576.0:0.0} MiB / {rssFull / 1048576.0:0.0} MiB");
     Console.WriteLine($"server memory per connection {(rssFull - rssIdle) / (double)held / 1024:0.0} KiB");
     Console.WriteLine($"broadcast to {BroadcastClients} clients ({Broadcasts} broadcasts):");
-    Console.WriteLine($"  per client  p50 {P(perClient, 0.5):0.0} ms  p95 {P(perClient, 0.95):0.0} ms  p99 {P(perClient, 0.99):0.0} ms  max {perClient[^1]:0.0} ms");
-    Console.WriteLine($"  last client p50 {P(lastClient, 0.5):0.0} ms  max {lastClient[^1]:0.0} ms");
+    Console.WriteLine($"  per client  p50 {Percentile(perClient, 0.5):0.0} ms  p95 {Percentile(perClient, 0.95):0.0} ms  p99 {Percentile(perClient, 0.99):0.0} ms  max {perClient[^1]:0.0} ms");
+    Console.WriteLine($"  last client p50 {Percentile(lastClient, 0.5):0.0} ms  max {lastClient[^1]:0.0} ms");
 }
 finally
 {
@@ -78,8 +79,6 @@ finally
     await server.WaitForExitAsync(CancellationToken.None);
     Directory.Delete(folder, recursive: true);
 }
-
-static double P(List<double> sorted, double q) => sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
 
 static async Task<int> ConnectAsync(List<Client> clients, int count, Uri baseAddress, CancellationToken ct)
 {
@@ -121,13 +120,6 @@ static long Rss(int pid)
 {
     var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
     return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-}
-
-static int FreePort()
-{
-    using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-    listener.Start();
-    return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
 }
 
 static Process StartServer(string apiDll, Uri baseAddress, string folder)

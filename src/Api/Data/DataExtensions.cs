@@ -14,6 +14,9 @@ public static class DataExtensions
     public const string PostgresConnectionName = "Postgres";
     public const string SqliteConnectionName = "Sqlite";
 
+    /// <summary>One Redis for the SignalR backplane (Realtime) and the job storage (Email); each opens its own connection.</summary>
+    public const string RedisConnectionName = "Redis";
+
     public static IHostApplicationBuilder AddData(this IHostApplicationBuilder builder)
     {
         var postgres = builder.Configuration.GetConnectionString(PostgresConnectionName);

@@ -1,3 +1,4 @@
+using Api.Data;
 using Api.Observability;
 using Api.Users;
 using Hangfire;
@@ -22,7 +23,7 @@ public static class EmailExtensions
         builder.Services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<QueueOptions>().BindConfiguration(QueueOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
-        var redis = builder.Configuration.GetConnectionString("Redis");
+        var redis = builder.Configuration.GetConnectionString(DataExtensions.RedisConnectionName);
         // Storage, filters and activator are registered in the container before AddHangfire, whose TryAdd calls then
         // keep them: each app instance (and each test host) gets its own, not Hangfire's process-wide statics.
         if (string.IsNullOrWhiteSpace(redis))
@@ -63,7 +64,7 @@ public static class EmailExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<WelcomeEmailDispatcher>();
         builder.Services.AddHostedService(services => services.GetRequiredService<WelcomeEmailDispatcher>());
-        builder.Services.AddSingleton<IUserCreatedListener, WakeWelcomeEmailDispatcher>();
+        builder.Services.AddSingleton<IUserCreatedListener>(services => services.GetRequiredService<WelcomeEmailDispatcher>());
         return builder;
     }
 

@@ -62,7 +62,5 @@ internal sealed class QueueMetricsFilter(QueueMetrics metrics, ILogger<QueueMetr
     internal static string QueueOf(Job job) =>
         job.Queue ?? QueueByMethod.GetOrAdd(job.Method, static method =>
             (method.GetCustomAttribute<QueueAttribute>() ?? method.DeclaringType?.GetCustomAttribute<QueueAttribute>())?.Queue
-            ?? EnqueuedQueueDefault);
-
-    private const string EnqueuedQueueDefault = QueueMetrics.DefaultQueue;
+            ?? QueueMetrics.DefaultQueue);
 }

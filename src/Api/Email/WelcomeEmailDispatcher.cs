@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Api.Data;
+using Api.Users;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -18,14 +19,19 @@ internal sealed partial class WelcomeEmailDispatcher(
     QueueMetrics metrics,
     IOptions<QueueOptions> options,
     TimeProvider time,
-    ILogger<WelcomeEmailDispatcher> logger) : BackgroundService
+    ILogger<WelcomeEmailDispatcher> logger) : BackgroundService, IUserCreatedListener
 {
     /// <summary>How long a claimed batch belongs to this instance before another may take it over.</summary>
     private static readonly TimeSpan ClaimLease = TimeSpan.FromMinutes(1);
 
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
-    public void Wake() => _wake.Writer.TryWrite(true);
+    /// <summary>Wakes the dispatcher once a user is committed, so its email does not wait for the next poll.</summary>
+    public Task OnUserCreatedAsync(User user, CancellationToken cancellationToken)
+    {
+        _wake.Writer.TryWrite(true);
+        return Task.CompletedTask;
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -50,13 +50,3 @@ internal sealed class AddWelcomeEmailToOutbox(AppDbContext db) : IUserCreationSt
         return Task.CompletedTask;
     }
 }
-
-/// <summary>Wakes the dispatcher once the user is committed, so the email does not wait for the next poll.</summary>
-internal sealed class WakeWelcomeEmailDispatcher(WelcomeEmailDispatcher dispatcher) : IUserCreatedListener
-{
-    public Task OnUserCreatedAsync(User user, CancellationToken cancellationToken)
-    {
-        dispatcher.Wake();
-        return Task.CompletedTask;
-    }
-}

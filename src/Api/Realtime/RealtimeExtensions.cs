@@ -1,3 +1,4 @@
+using Api.Data;
 using Api.Observability;
 using Api.Users;
 using Microsoft.AspNetCore.Http.Connections;
@@ -41,7 +42,7 @@ public static class RealtimeExtensions
         });
 
         // With Redis, a message sent on one instance reaches the clients of all of them (scale-out).
-        var redis = builder.Configuration.GetConnectionString("Redis");
+        var redis = builder.Configuration.GetConnectionString(DataExtensions.RedisConnectionName);
         if (!string.IsNullOrWhiteSpace(redis))
         {
             signalR.AddStackExchangeRedis(redis, options =>
