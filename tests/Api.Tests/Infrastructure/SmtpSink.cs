@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using MimeKit;
+using Shared.Smtp;
 using SmtpServer;
 using SmtpServer.Mail;
 using SmtpServer.Protocol;
@@ -75,6 +76,9 @@ public sealed class SmtpSink : IAsyncDisposable
             .Build();
         var services = new SmtpServer.ComponentModel.ServiceProvider();
         services.Add(new Store(this));
+        // TCP_NODELAY on accepted sockets: the library's own listener stalls every mail ~40 ms on Nagle's algorithm
+        // against the client's delayed ACK (see the factory); real servers such as Postfix do not.
+        services.Add(new NoDelayListenerFactory());
         services.Add(new DelegatingMailboxFilter((_, to, _) => !_rejected.ContainsKey(to.AsAddress())));
         _server = new SmtpServer.SmtpServer(options, services);
         _server.SessionCreated += (_, _) => Interlocked.Increment(ref _sessions);
