@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Api.Errors;
@@ -9,6 +10,11 @@ public static class ErrorHandlingExtensions
     {
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
             context.ProblemDetails.Extensions["traceId"] = context.HttpContext.TraceIdentifier);
+        // A validation problem names each field as the JSON does ("name", not the C# property "Name"): the problem
+        // writer converts the keys of "errors" with this policy. The validator itself reports C# names
+        // (dotnet/aspnetcore#61764), and the API returns no other dictionaries, so nothing else changes.
+        builder.Services.ConfigureHttpJsonOptions(options =>
+            options.SerializerOptions.DictionaryKeyPolicy = JsonNamingPolicy.CamelCase);
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Minimal APIs throw on unreadable input in every environment, so the handler above can say what was wrong.
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);

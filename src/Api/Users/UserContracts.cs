@@ -2,9 +2,12 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Api.Users;
 
+// Display names are the JSON names, so that validation messages say "The name field is required." about the field
+// the client sent (the keys of "errors" are converted by the JSON options, see Errors/ErrorHandlingExtensions.cs).
+// The validation source generator reads [Display] from the constructor parameter, the rules from the property.
 public sealed record CreateUserRequest(
-    [property: Required, StringLength(User.NameMaxLength, MinimumLength = 1)] string Name,
-    [property: Required, EmailAddress, StringLength(User.EmailMaxLength)] string Email);
+    [property: Required, StringLength(User.NameMaxLength, MinimumLength = 1)] [Display(Name = "name")] string Name,
+    [property: Required, EmailAddress, StringLength(User.EmailMaxLength)] [Display(Name = "email")] string Email);
 
 public sealed record UserResponse(Guid Id, string Name, string Email, DateTimeOffset CreatedAt)
 {

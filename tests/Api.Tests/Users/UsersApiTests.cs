@@ -52,16 +52,17 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
     }
 
     [Theory]
-    [InlineData("{\"name\":\"\",\"email\":\"a@example.com\"}", "Name")]
-    [InlineData("{\"name\":\"Ada\",\"email\":\"not-an-email\"}", "Email")]
-    [InlineData("{\"email\":\"a@example.com\"}", "Name")]
-    [InlineData("{\"name\":\"Ada\"}", "Email")]
-    public async Task Invalid_input_is_400_validation_problem_naming_the_field(string body, string field)
+    [InlineData("{\"name\":\"\",\"email\":\"a@example.com\"}", "name")]
+    [InlineData("{\"name\":\"Ada\",\"email\":\"not-an-email\"}", "email")]
+    [InlineData("{\"email\":\"a@example.com\"}", "name")]
+    [InlineData("{\"name\":\"Ada\"}", "email")]
+    public async Task Invalid_input_is_400_validation_problem_naming_the_field_as_the_json_does(string body, string field)
     {
         var response = await _client.PostAsync("/api/users", new StringContent(body, Encoding.UTF8, "application/json"));
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
-        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"errors names {field}: {problem}");
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out var messages), $"errors names {field}: {problem}");
+        Assert.StartsWith($"The {field} field", messages[0].GetString());
     }
 
     [Fact]
@@ -134,15 +135,16 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
     }
 
     [Theory]
-    [InlineData("pageSize=0")]
-    [InlineData("pageSize=101")]
-    [InlineData("page=0")]
-    [InlineData("page=-3")]
-    public async Task Out_of_range_paging_is_400_validation_problem(string query)
+    [InlineData("pageSize=0", "pageSize")]
+    [InlineData("pageSize=101", "pageSize")]
+    [InlineData("page=0", "page")]
+    [InlineData("page=-3", "page")]
+    public async Task Out_of_range_paging_is_400_validation_problem_naming_the_parameter(string query, string parameter)
     {
         var response = await _client.GetAsync($"/api/users?{query}");
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), $"errors names {parameter}: {problem}");
     }
 
     [Fact]
