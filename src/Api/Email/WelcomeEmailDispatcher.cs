@@ -37,17 +37,35 @@ internal sealed partial class WelcomeEmailDispatcher(
     {
         var settings = options.Value;
         var poll = TimeSpan.FromMilliseconds(settings.OutboxPollingMilliseconds);
+        var failingSince = (DateTimeOffset?)null;
         while (!stoppingToken.IsCancellationRequested)
         {
             var full = false;
             try
             {
-                full = await DispatchBatchAsync(settings.OutboxBatchSize, stoppingToken) == settings.OutboxBatchSize;
+                var dispatched = await DispatchBatchAsync(settings.OutboxBatchSize, stoppingToken);
+                full = dispatched == settings.OutboxBatchSize;
+                // Only a batch that reached the job storage proves it back; an empty poll never touches it.
+                if (dispatched > 0 && failingSince is { } since)
+                {
+                    var outage = time.GetUtcNow() - since;
+                    LogDispatchRecovered(outage);
+                    failingSince = null;
+                }
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                // Job storage or database down: the rows stay in the outbox and the next poll tries again.
-                LogDispatchFailed(exception);
+                // Job storage or database down: the rows stay in the outbox and the next poll tries again. One warning
+                // per outage, not one per poll; queue_outbox_pending and its alert say how long it lasts.
+                if (failingSince is null)
+                {
+                    failingSince = time.GetUtcNow();
+                    LogDispatchFailed(exception);
+                }
+                else
+                {
+                    LogDispatchStillFailing(exception.Message);
+                }
             }
 
             if (!full)
@@ -127,4 +145,10 @@ internal sealed partial class WelcomeEmailDispatcher(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Welcome emails stay in the outbox for now: dispatching them to the job queue failed")]
     private partial void LogDispatchFailed(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Dispatching the outbox still fails: {Reason}")]
+    private partial void LogDispatchStillFailing(string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dispatching the outbox works again after {Outage}")]
+    private partial void LogDispatchRecovered(TimeSpan outage);
 }
