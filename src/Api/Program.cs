@@ -1,4 +1,5 @@
 using Api;
+using Api.ApiDocs;
 using Api.Data;
 using Api.Email;
 using Api.Errors;
@@ -14,6 +15,7 @@ builder.AddData();
 builder.AddUsers();
 builder.AddRealtime();
 builder.AddEmail();
+builder.AddApiDocs();
 
 var app = builder.Build();
 
@@ -25,6 +27,7 @@ app.MapRoot();
 app.MapUsers();
 app.MapRealtime();
 app.MapEmail();
+app.MapApiDocs();
 
 await app.MigrateDatabaseAsync();
 await app.RunAsync();

@@ -21,9 +21,16 @@ public static class UsersApi
         // The group stops at /api so that every route template (the metrics' route label) reads exactly as requested;
         // a group at /api/users would make the collection's template "/api/users/".
         var api = endpoints.MapGroup("/api").WithTags("Users");
-        api.MapPost("/users", CreateAsync);
-        api.MapGet("/users/{id:guid}", GetAsync);
-        api.MapGet("/users", ListAsync);
+        // The problem responses are declared for the OpenAPI document; the typed results declare the successes.
+        api.MapPost("/users", CreateAsync)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/users/{id:guid}", GetAsync)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/users", ListAsync)
+            .ProducesValidationProblem();
         return endpoints;
     }
 

@@ -1,0 +1,50 @@
+using Api.Observability;
+using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+
+namespace Api.ApiDocs;
+
+/// <summary>Settings under <c>OpenApi</c>.</summary>
+public sealed class ApiDocsOptions
+{
+    public const string Section = "OpenApi";
+
+    /// <summary>Serves the OpenAPI document at <see cref="ApiDocsExtensions.DocumentPath"/>.</summary>
+    public bool Enabled { get; set; } = true;
+}
+
+/// <summary>
+/// The OpenAPI 3.1 document of every endpoint, generated at run time by ASP.NET Core (Microsoft.AspNetCore.OpenApi) from
+/// the endpoints' own metadata: typed results, route constraints and validation attributes, so it cannot drift from the
+/// code. Feed it to a client generator, Swagger UI or Scalar; turn it off with <c>OpenApi:Enabled=false</c>.
+/// </summary>
+public static class ApiDocsExtensions
+{
+    public const string DocumentPath = "/openapi/v1.json";
+
+    public static IHostApplicationBuilder AddApiDocs(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ApiDocsOptions>().BindConfiguration(ApiDocsOptions.Section);
+        builder.Services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info = new OpenApiInfo
+            {
+                Title = ServiceInfo.Name,
+                Version = ServiceInfo.Version,
+                Description = "Users, a SignalR hub at /ws, health at /health/live and /health/ready, Prometheus metrics at /metrics.",
+            };
+            return Task.CompletedTask;
+        }));
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapApiDocs(this IEndpointRouteBuilder endpoints)
+    {
+        if (endpoints.ServiceProvider.GetRequiredService<IOptions<ApiDocsOptions>>().Value.Enabled)
+        {
+            endpoints.MapOpenApi(DocumentPath);
+        }
+
+        return endpoints;
+    }
+}

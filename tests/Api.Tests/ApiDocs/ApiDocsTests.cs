@@ -1,0 +1,63 @@
+using System.Net;
+using System.Text.Json;
+using Api.ApiDocs;
+using Api.Tests.Infrastructure;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Api.Tests.ApiDocs;
+
+public sealed class ApiDocsTests(ApiDocsTests.App app) : IClassFixture<ApiDocsTests.App>
+{
+    public sealed class App() : ApiFactory();
+
+    [Fact]
+    public async Task The_document_lists_every_api_endpoint_the_app_maps_with_its_problem_responses()
+    {
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync(ApiDocsExtensions.DocumentPath);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = document.RootElement;
+        Assert.StartsWith("3.1", root.GetProperty("openapi").GetString());
+        Assert.Equal("backend-boilerplate", root.GetProperty("info").GetProperty("title").GetString());
+
+        // Every route a client calls (not the hub, health, metrics or dashboard plumbing) is in the document.
+        var paths = root.GetProperty("paths");
+        var mapped = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Select(e => e.RoutePattern.RawText!)
+            .Where(p => p == "/" || p.StartsWith("/api/", StringComparison.Ordinal))
+            .Select(p => p.Replace(":guid", "", StringComparison.Ordinal))
+            .Distinct()
+            .ToList();
+        Assert.NotEmpty(mapped);
+        Assert.All(mapped, path => Assert.True(paths.TryGetProperty(path, out _), $"{path} is in the document"));
+
+        Assert.Equal(["201", "400", "409", "415", "503"], Responses(paths, "/api/users", "post"));
+        Assert.Equal(["200", "404"], Responses(paths, "/api/users/{id}", "get"));
+        Assert.Equal(["200", "400"], Responses(paths, "/api/users", "get"));
+        Assert.True(paths.GetProperty("/api/users").GetProperty("post").GetProperty("responses").GetProperty("409")
+            .GetProperty("content").TryGetProperty("application/problem+json", out _), "errors are problem+json");
+    }
+
+    private static string[] Responses(JsonElement paths, string path, string method) =>
+        [.. paths.GetProperty(path).GetProperty(method).GetProperty("responses").EnumerateObject().Select(r => r.Name).Order()];
+}
+
+public sealed class ApiDocsDisabledTests(ApiDocsDisabledTests.App app) : IClassFixture<ApiDocsDisabledTests.App>
+{
+    public sealed class App() : ApiFactory(new Dictionary<string, string?> { ["OpenApi:Enabled"] = "false" });
+
+    [Fact]
+    public async Task With_the_document_disabled_its_path_is_a_404_problem()
+    {
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync(ApiDocsExtensions.DocumentPath);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+}
