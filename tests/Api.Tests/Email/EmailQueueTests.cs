@@ -157,9 +157,12 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
         Assert.Contains($"# TYPE {QueueMetrics.JobWait} histogram", scrape.Text);
         Assert.Contains($"# TYPE {QueueMetrics.JobsWaiting} gauge", scrape.Text);
         Assert.Contains($"# TYPE {QueueMetrics.OldestJobAge} gauge", scrape.Text);
+        Assert.Contains($"# TYPE {QueueMetrics.OutboxPending} gauge", scrape.Text);
+        Assert.Single(scrape.Named(QueueMetrics.OutboxPending), s => s.Label("queue") == QueueMetrics.EmailQueue);
+        // The names MONITORING.md's queue table documents.
         Assert.Equal(
-            ["queue_jobs_completed_total", "queue_jobs_failed_total", "queue_jobs_waiting", "queue_oldest_job_age_seconds", "queue_job_duration_seconds", "queue_job_wait_seconds"],
-            [QueueMetrics.JobsCompleted, QueueMetrics.JobsFailed, QueueMetrics.JobsWaiting, QueueMetrics.OldestJobAge, QueueMetrics.JobDuration, QueueMetrics.JobWait]);
+            ["queue_jobs_completed_total", "queue_jobs_failed_total", "queue_jobs_waiting", "queue_oldest_job_age_seconds", "queue_job_duration_seconds", "queue_job_wait_seconds", "queue_outbox_pending"],
+            [QueueMetrics.JobsCompleted, QueueMetrics.JobsFailed, QueueMetrics.JobsWaiting, QueueMetrics.OldestJobAge, QueueMetrics.JobDuration, QueueMetrics.JobWait, QueueMetrics.OutboxPending]);
     }
 
     [Fact]
