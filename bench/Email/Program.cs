@@ -22,6 +22,7 @@ using SmtpServer;
 using SmtpServer.Protocol;
 using SmtpServer.Storage;
 using Shared.Smtp;
+using Shared.Net;
 using static Bench.Shared.BenchHelpers;
 
 // --stock-sink: the SMTP sink with the library's own listener (Nagle on), to reproduce the 40 ms stall per mail.
@@ -43,7 +44,7 @@ try
     // --- Redis: append-only file with fsync every second, Redis' own recommendation for durability. ---------------
     // Its own folder: the API watches its content root for configuration changes, and an append-only file growing
     // there kept the API's file-watcher thread busy (3 % of its CPU in a perf profile).
-    var redisPort = FreePort();
+    var redisPort = FreePort.Next();
     var redisFolder = Directory.CreateDirectory(Path.Combine(folder, "redis")).FullName;
     var apiFolder = Directory.CreateDirectory(Path.Combine(folder, "api")).FullName;
     var redisServer = Start("redis-server", ["--bind", "127.0.0.1", "--port", redisPort.ToString(), "--dir", redisFolder, "--save", "",
@@ -58,7 +59,7 @@ try
 
     // --- SMTP sink: counts messages and notes when each arrived, by the user id in its Message-ID. ----------------
     var sink = new Sink();
-    var smtpPort = FreePort();
+    var smtpPort = FreePort.Next();
     var smtp = new SmtpServer.SmtpServer(
         new SmtpServerOptionsBuilder().ServerName("localhost").Endpoint(e => e.Endpoint(new IPEndPoint(IPAddress.Loopback, smtpPort))).Build(),
         WithStore(sink, stockSink));
@@ -70,7 +71,7 @@ try
     }, "the SMTP sink to listen");
 
     // --- The API as its own process, Release build. -----------------------------------------------------------------
-    var apiPort = FreePort();
+    var apiPort = FreePort.Next();
     var api = Start("dotnet", [apiDll, "--urls", $"http://127.0.0.1:{apiPort}", "--contentRoot", apiFolder,
         $"--ConnectionStrings:Redis={redis}", "--Email:Smtp:Host=127.0.0.1", $"--Email:Smtp:Port={smtpPort}",
         $"--Queue:Workers={workers}", "--Logging:LogLevel:Default=Warning", .. apiSettings], environment: ("DOTNET_ENVIRONMENT", "Production"));

@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
+using Shared.Net;
 using static Bench.Shared.BenchHelpers;
 
 var apiDll = args.Length > 0 ? Path.GetFullPath(args[0]) : throw new ArgumentException("usage: Realtime.Bench <path/to/Api.dll> [target connections]");
@@ -15,7 +16,7 @@ using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(8));
 var ct = deadline.Token;
 
 var folder = Directory.CreateTempSubdirectory("realtime-bench").FullName;
-var port = FreePort();
+var port = FreePort.Next();
 var baseAddress = new Uri($"http://127.0.0.1:{port}/");
 using var server = StartServer(apiDll, baseAddress, folder);
 using var http = new HttpClient { BaseAddress = baseAddress };
