@@ -14,6 +14,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Api.Email;
+using Api.Queue;
 using Hangfire;
 using Hangfire.Common;
 using Hangfire.Redis.StackExchange;
@@ -89,7 +90,7 @@ try
     var method = jobType.GetMethod("SendAsync")!;
     void Enqueue() => client.Create(
         new Job(jobType, method, new WelcomeEmail(Guid.CreateVersion7(), "Bench", "bench@example.com"), null, CancellationToken.None),
-        new EnqueuedState(QueueMetrics.EmailQueue));
+        new EnqueuedState(EmailExtensions.Queue));
 
     // Hangfire's client is synchronous: dedicated threads, so that blocked enqueuers do not starve the thread pool
     // that completes their Redis calls (and runs the SMTP sink).

@@ -4,6 +4,7 @@ using Api.Data;
 using Api.Email;
 using Api.Errors;
 using Api.Observability;
+using Api.Queue;
 using Api.Realtime;
 using Api.Users;
 
@@ -14,6 +15,7 @@ builder.AddObservability();
 builder.AddData();
 builder.AddUsers();
 builder.AddRealtime();
+builder.AddQueue();
 builder.AddEmail();
 builder.AddApiDocs();
 
@@ -26,7 +28,7 @@ app.MapObservability();
 app.MapRoot();
 app.MapUsers();
 app.MapRealtime();
-app.MapEmail();
+app.MapQueue();
 app.MapApiDocs();
 
 await app.MigrateDatabaseAsync();

@@ -13,6 +13,8 @@ public sealed class EmailOptions
 
     public SmtpOptions Smtp { get; set; } = new();
 
+    public OutboxOptions Outbox { get; set; } = new();
+
     /// <summary>
     /// Where mail is written as .eml files when no SMTP host is configured, relative to the content root. The default
     /// run (no mail server) still shows real output this way.
@@ -51,4 +53,18 @@ public sealed class SmtpOptions
     /// </summary>
     [Range(1, 1000)]
     public int? PoolSize { get; set; }
+}
+
+public sealed class OutboxOptions
+{
+    /// <summary>
+    /// How often the outbox is checked for welcome emails not yet on the queue (left by a Redis outage, a crash or another
+    /// instance). A new user's email does not wait for it: committing the user wakes the dispatcher.
+    /// </summary>
+    [Range(50, 60_000)]
+    public int PollingMilliseconds { get; set; } = 1000;
+
+    /// <summary>Outbox rows moved onto the queue per database round trip.</summary>
+    [Range(1, 10_000)]
+    public int BatchSize { get; set; } = 100;
 }

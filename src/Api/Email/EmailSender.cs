@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Api.Queue;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Api.Data;
+using Api.Queue;
 using Api.Users;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
@@ -9,7 +10,7 @@ namespace Api.Email;
 
 /// <summary>
 /// Moves welcome emails from the outbox table onto the Hangfire queue: woken right after each user is committed, and
-/// polling every <see cref="QueueOptions.OutboxPollingMilliseconds"/> for rows left by a failure, a restart or another
+/// polling every <see cref="OutboxOptions.PollingMilliseconds"/> for rows left by a failure, a restart or another
 /// instance. Delivery is at least once: a row is deleted only after its job is enqueued, so a crash between the two
 /// enqueues that email again when the row's claim expires (the mail keeps one Message-ID, welcome-{user id}).
 /// </summary>
@@ -17,7 +18,7 @@ internal sealed partial class WelcomeEmailDispatcher(
     IServiceScopeFactory scopes,
     IBackgroundJobClient jobs,
     QueueMetrics metrics,
-    IOptions<QueueOptions> options,
+    IOptions<EmailOptions> options,
     TimeProvider time,
     ILogger<WelcomeEmailDispatcher> logger) : BackgroundService, IUserCreatedListener
 {
@@ -35,16 +36,16 @@ internal sealed partial class WelcomeEmailDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var settings = options.Value;
-        var poll = TimeSpan.FromMilliseconds(settings.OutboxPollingMilliseconds);
+        var settings = options.Value.Outbox;
+        var poll = TimeSpan.FromMilliseconds(settings.PollingMilliseconds);
         var failingSince = (DateTimeOffset?)null;
         while (!stoppingToken.IsCancellationRequested)
         {
             var full = false;
             try
             {
-                var dispatched = await DispatchBatchAsync(settings.OutboxBatchSize, stoppingToken);
-                full = dispatched == settings.OutboxBatchSize;
+                var dispatched = await DispatchBatchAsync(settings.BatchSize, stoppingToken);
+                full = dispatched == settings.BatchSize;
                 // Only a batch that reached the job storage proves it back; an empty poll never touches it.
                 if (dispatched > 0 && failingSince is { } since)
                 {
@@ -81,7 +82,7 @@ internal sealed partial class WelcomeEmailDispatcher(
         await using var scope = scopes.CreateAsyncScope();
         var outbox = scope.ServiceProvider.GetRequiredService<AppDbContext>().Set<PendingWelcomeEmail>();
         // Counted before the claim, so that while the job storage is down the gauge still shows the backlog growing.
-        metrics.SetOutboxPending(await outbox.LongCountAsync(cancellationToken));
+        metrics.SetOutboxPending(EmailExtensions.Queue, await outbox.LongCountAsync(cancellationToken));
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var candidates = await outbox.Where(p => p.ClaimedUntil < now)
             .OrderBy(p => p.UserId)

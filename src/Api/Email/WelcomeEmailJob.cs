@@ -1,3 +1,4 @@
+using Api.Queue;
 using Hangfire;
 using Hangfire.Server;
 using MailKit.Net.Smtp;
@@ -6,19 +7,17 @@ using MimeKit;
 namespace Api.Email;
 
 /// <summary>
-/// What the welcome email needs, carried in the job's arguments. The job never looks the user up: it is enqueued
-/// inside the user's transaction and may start before that transaction commits, so a look-up could miss a user that
-/// does get committed and silently drop the mail. The price is the rare opposite case (the commit itself failing after
-/// the enqueue): that person gets one welcome email for an account that does not exist, which is harmless.
+/// What the welcome email needs, carried in the job's arguments (copied from the outbox row), so the job needs no
+/// database: it sends while the database is slow or down.
 /// </summary>
 public sealed record WelcomeEmail(Guid UserId, string Name, string Email);
 
 /// <summary>A rejection that no retry can fix, such as an SMTP 5xx for the recipient: the job fails at once.</summary>
-public sealed class PermanentEmailFailureException(string message, Exception inner) : Exception(message, inner);
+public sealed class PermanentEmailFailureException(string message, Exception inner) : PermanentJobFailureException(message, inner);
 
 internal sealed class WelcomeEmailJob(EmailSender sender, ILogger<WelcomeEmailJob> logger)
 {
-    [Queue(QueueMetrics.EmailQueue)]
+    [Queue(EmailExtensions.Queue)]
     public async Task SendAsync(WelcomeEmail email, PerformContext? context, CancellationToken cancellationToken)
     {
         var message = new MimeMessage

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using OpenTelemetry.Metrics;
+using Api.Security;
 using OpenTelemetry.Resources;
 
 namespace Api.Observability;
@@ -62,7 +63,7 @@ public static class ObservabilityExtensions
     {
         var options = endpoints.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value;
 
-        Action<IApplicationBuilder>? guard = string.IsNullOrEmpty(options.ApiKey) ? null : new MetricsEndpointGuard(options.ApiKey).Apply;
+        Action<IApplicationBuilder>? guard = string.IsNullOrEmpty(options.ApiKey) ? null : new ApiKeyGuard(options.ApiKey, "metrics").Apply;
         var scrape = endpoints.MapPrometheusScrapingEndpoint(options.Path, meterProvider: null, configureBranchedPipeline: guard, optionsName: null)
             .DisableHttpMetrics();
         if (options.Port is int port)

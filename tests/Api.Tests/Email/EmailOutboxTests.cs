@@ -1,5 +1,6 @@
 using Api.Data;
 using Api.Email;
+using Api.Queue;
 using Api.Tests.Infrastructure;
 using Hangfire;
 using Hangfire.InMemory;
@@ -35,8 +36,8 @@ public sealed class EmailOutboxTests
                 ["ConnectionStrings:Redis"] = redis.ConnectionString,
                 ["Email:Smtp:Host"] = "127.0.0.1",
                 ["Email:Smtp:Port"] = smtp.Port.ToString(),
-                ["Queue:OutboxPollingMilliseconds"] = "50",
-                ["Queue:OutboxBatchSize"] = "5",
+                ["Email:Outbox:PollingMilliseconds"] = "50",
+                ["Email:Outbox:BatchSize"] = "5",
             };
 
             // One after the other, so that the second finds the schema migrated.
@@ -84,6 +85,8 @@ public sealed class EmailOutboxTests
             .AddMetrics()
             .AddSingleton<JobStorage>(storage)
             .AddDbContext<AppDbContext>(options => options.UseNpgsql(database))
+            .AddSingleton<JobQueues>()
+            .AddJobQueue(EmailExtensions.Queue)
             .AddSingleton<QueueMetrics>()
             .BuildServiceProvider();
         await using (var scope = services.CreateAsyncScope())
@@ -98,7 +101,7 @@ public sealed class EmailOutboxTests
         var client = new BackgroundJobClient(storage);
         var dispatchers = Enumerable.Range(0, 8).Select(_ => new WelcomeEmailDispatcher(
             services.GetRequiredService<IServiceScopeFactory>(), client, services.GetRequiredService<QueueMetrics>(),
-            Microsoft.Extensions.Options.Options.Create(new QueueOptions()), TimeProvider.System, NullLogger<WelcomeEmailDispatcher>.Instance)).ToList();
+            Microsoft.Extensions.Options.Options.Create(new EmailOptions()), TimeProvider.System, NullLogger<WelcomeEmailDispatcher>.Instance)).ToList();
         var claimed = await Task.WhenAll(dispatchers.Select(dispatcher => Task.Run(async () =>
         {
             // A dispatcher that loses a race claims fewer rows than it saw; it goes on until the outbox is empty.
@@ -112,7 +115,7 @@ public sealed class EmailOutboxTests
         })));
 
         Assert.Equal(rows, claimed.Sum());
-        Assert.Equal(rows, storage.GetMonitoringApi().EnqueuedCount(QueueMetrics.EmailQueue));
+        Assert.Equal(rows, storage.GetMonitoringApi().EnqueuedCount(EmailExtensions.Queue));
         Assert.Equal(0, await OutboxCountAsync(services));
         await services.DisposeAsync();
     }

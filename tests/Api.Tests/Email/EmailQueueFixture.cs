@@ -94,7 +94,7 @@ internal static class EmailTestExtensions
         }
     }
 
-    public static async Task<double> QueueMetricAsync(this HttpClient client, string name, string queue = QueueMetrics.EmailQueue) =>
+    public static async Task<double> QueueMetricAsync(this HttpClient client, string name, string queue = EmailExtensions.Queue) =>
         (await MetricsScrape.FetchAsync(client)).Sum(name, ("queue", queue));
 
     /// <summary>Until /health/ready answers 2xx (Degraded included), for apps started as processes.</summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using Api.Email;
+using Api.Queue;
 using Api.Tests.Infrastructure;
 using Hangfire;
 using Microsoft.Extensions.DependencyInjection;
@@ -125,8 +126,8 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
             await Eventually.HoldsAsync(async () =>
             {
                 var scrape = await MetricsScrape.FetchAsync(_client);
-                return scrape.Sum(QueueMetrics.JobsWaiting, ("queue", QueueMetrics.EmailQueue)) == 3
-                    && scrape.Sum(QueueMetrics.OldestJobAge, ("queue", QueueMetrics.EmailQueue)) > 0;
+                return scrape.Sum(QueueMetrics.JobsWaiting, ("queue", EmailExtensions.Queue)) == 3
+                    && scrape.Sum(QueueMetrics.OldestJobAge, ("queue", EmailExtensions.Queue)) > 0;
             }, Timeout, "3 waiting jobs and a positive oldest age");
         }
         finally
@@ -136,15 +137,15 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
 
         await Eventually.HoldsAsync(() => addresses.All(address => _smtp.CountTo(address) == 1), Timeout, "every held email");
         var drained = await MetricsScrape.FetchAsync(_client);
-        Assert.Equal(0, drained.Sum(QueueMetrics.JobsWaiting, ("queue", QueueMetrics.EmailQueue)));
-        Assert.Equal(0, drained.Sum(QueueMetrics.OldestJobAge, ("queue", QueueMetrics.EmailQueue)));
+        Assert.Equal(0, drained.Sum(QueueMetrics.JobsWaiting, ("queue", EmailExtensions.Queue)));
+        Assert.Equal(0, drained.Sum(QueueMetrics.OldestJobAge, ("queue", EmailExtensions.Queue)));
     }
 
     [Fact]
     public async Task Queue_metrics_are_exported_under_their_contract_names_with_zeroed_counters_for_every_queue()
     {
         var scrape = await MetricsScrape.FetchAsync(_client);
-        foreach (var queue in QueueMetrics.Queues)
+        foreach (var queue in new[] { EmailExtensions.Queue, JobQueues.Default })
         {
             Assert.Single(scrape.Named(QueueMetrics.JobsCompleted), s => s.Label("queue") == queue);
             Assert.Single(scrape.Named(QueueMetrics.JobsFailed), s => s.Label("queue") == queue);
@@ -152,13 +153,13 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
             Assert.Single(scrape.Named(QueueMetrics.OldestJobAge), s => s.Label("queue") == queue);
         }
 
-        Assert.Equal(0, scrape.Sum(QueueMetrics.JobsCompleted, ("queue", QueueMetrics.DefaultQueue)));
+        Assert.Equal(0, scrape.Sum(QueueMetrics.JobsCompleted, ("queue", JobQueues.Default)));
         Assert.Contains($"# TYPE {QueueMetrics.JobDuration} histogram", scrape.Text);
         Assert.Contains($"# TYPE {QueueMetrics.JobWait} histogram", scrape.Text);
         Assert.Contains($"# TYPE {QueueMetrics.JobsWaiting} gauge", scrape.Text);
         Assert.Contains($"# TYPE {QueueMetrics.OldestJobAge} gauge", scrape.Text);
         Assert.Contains($"# TYPE {QueueMetrics.OutboxPending} gauge", scrape.Text);
-        Assert.Single(scrape.Named(QueueMetrics.OutboxPending), s => s.Label("queue") == QueueMetrics.EmailQueue);
+        Assert.Single(scrape.Named(QueueMetrics.OutboxPending), s => s.Label("queue") == EmailExtensions.Queue);
         // The names MONITORING.md's queue table documents.
         Assert.Equal(
             ["queue_jobs_completed_total", "queue_jobs_failed_total", "queue_jobs_waiting", "queue_oldest_job_age_seconds", "queue_job_duration_seconds", "queue_job_wait_seconds", "queue_outbox_pending"],

@@ -1,8 +1,8 @@
 using System.Net;
-using Api.Observability;
+using Api.Security;
 using Hangfire.Dashboard;
 
-namespace Api.Email;
+namespace Api.Queue;
 
 /// <summary>
 /// Who may open the Hangfire dashboard (it can delete and requeue jobs): requests from this machine, or requests that
@@ -11,7 +11,7 @@ namespace Api.Email;
 /// </summary>
 internal sealed class DashboardAccess(string? apiKey) : IDashboardAuthorizationFilter
 {
-    private readonly MetricsEndpointGuard? _guard = string.IsNullOrEmpty(apiKey) ? null : new MetricsEndpointGuard(apiKey);
+    private readonly ApiKeyGuard? _guard = string.IsNullOrEmpty(apiKey) ? null : new ApiKeyGuard(apiKey, "dashboard");
 
     public bool Authorize(DashboardContext context) => Allows(context.GetHttpContext());
 

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Api.Email;
+namespace Api.Queue;
 
 /// <summary>Settings under <c>Queue</c>: the Hangfire server, its retries and its dashboard.</summary>
 public sealed class QueueOptions
@@ -24,17 +24,6 @@ public sealed class QueueOptions
     /// </summary>
     [Range(1, 86_400)]
     public int InvisibilityTimeoutSeconds { get; set; } = 30 * 60;
-
-    /// <summary>
-    /// How often the outbox is checked for welcome emails not yet on the queue (left by a Redis outage, a crash or another
-    /// instance). A new user's email does not wait for it: committing the user wakes the dispatcher.
-    /// </summary>
-    [Range(50, 60_000)]
-    public int OutboxPollingMilliseconds { get; set; } = 1000;
-
-    /// <summary>Outbox rows moved onto the queue per database round trip.</summary>
-    [Range(1, 10_000)]
-    public int OutboxBatchSize { get; set; } = 100;
 
     /// <summary>
     /// Redis storage only: an idle worker re-reads its queue this often even without a new-job notification. Workers are

@@ -5,7 +5,7 @@ using Hangfire;
 using Hangfire.Common;
 using Hangfire.Server;
 
-namespace Api.Email;
+namespace Api.Queue;
 
 /// <summary>
 /// Counts and times every attempt in the worker that runs it: exactly one instance sees each attempt, so nothing is
@@ -62,5 +62,5 @@ internal sealed class QueueMetricsFilter(QueueMetrics metrics, ILogger<QueueMetr
     internal static string QueueOf(Job job) =>
         job.Queue ?? QueueByMethod.GetOrAdd(job.Method, static method =>
             (method.GetCustomAttribute<QueueAttribute>() ?? method.DeclaringType?.GetCustomAttribute<QueueAttribute>())?.Queue
-            ?? QueueMetrics.DefaultQueue);
+            ?? JobQueues.Default);
 }

@@ -3,14 +3,14 @@ using System.Text;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
-namespace Api.Observability;
+namespace Api.Security;
 
 /// <summary>
-/// Lets a scrape through only with the configured key, sent the way Prometheus' <c>authorization</c> setting sends it
-/// (<c>Authorization: Bearer KEY</c>) or as <c>X-API-Key: KEY</c>. Both sides are hashed before the fixed-time
+/// The one check of an API key, used by <c>/metrics</c> and the job dashboard: the key is sent the way Prometheus'
+/// <c>authorization</c> setting sends it (<c>Authorization: Bearer KEY</c>) or as <c>X-API-Key: KEY</c>. Both sides are hashed before the fixed-time
 /// comparison, so neither the key's content nor its length leaks through timing. The key is never logged.
 /// </summary>
-internal sealed class MetricsEndpointGuard(string apiKey)
+internal sealed class ApiKeyGuard(string apiKey, string realm)
 {
     private const string ApiKeyHeader = "X-API-Key";
     private const string BearerPrefix = "Bearer ";
@@ -48,10 +48,10 @@ internal sealed class MetricsEndpointGuard(string apiKey)
         return CryptographicOperations.FixedTimeEquals(presentedHash, _expectedHash);
     }
 
-    private static async Task RejectAsync(HttpContext context)
+    private async Task RejectAsync(HttpContext context)
     {
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-        context.Response.Headers.WWWAuthenticate = "Bearer realm=\"metrics\"";
+        context.Response.Headers.WWWAuthenticate = $"Bearer realm=\"{realm}\"";
         var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
         await problems.WriteAsync(new ProblemDetailsContext
         {
@@ -59,7 +59,7 @@ internal sealed class MetricsEndpointGuard(string apiKey)
             ProblemDetails =
             {
                 Status = StatusCodes.Status401Unauthorized,
-                Title = "A metrics API key is required",
+                Title = "An API key is required",
                 Detail = $"Send it as 'Authorization: Bearer <key>' or '{ApiKeyHeader}: <key>'.",
             },
         });

@@ -1,8 +1,8 @@
 using System.Net;
-using Api.Email;
+using Api.Queue;
 using Microsoft.AspNetCore.Http;
 
-namespace Api.Tests.Email;
+namespace Api.Tests.Queue;
 
 public sealed class DashboardAccessTests
 {

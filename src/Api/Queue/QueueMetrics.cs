@@ -1,12 +1,13 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Hangfire;
 using Hangfire.Storage;
 
-namespace Api.Email;
+namespace Api.Queue;
 
 /// <summary>
 /// The seed's queue metrics plus depth, age and timing. Their names and labels are a contract with the dashboards and
-/// alerts; QueueMetricsTests holds them together. Counters and histograms are recorded by the worker that ran the
+/// alerts; tests/Api.Tests/Email/EmailQueueTests holds them together. Counters and histograms are recorded by the worker that ran the
 /// attempt (<see cref="QueueMetricsFilter"/>), so instances sharing one Redis never count a job twice; the gauges are
 /// read from the shared storage at scrape time, so every instance reports the same value (aggregate with max).
 /// </summary>
@@ -21,12 +22,6 @@ public sealed class QueueMetrics
     public const string JobWait = "queue_job_wait_seconds";
     public const string OutboxPending = "queue_outbox_pending";
 
-    public const string EmailQueue = "email";
-    public const string DefaultQueue = "default";
-
-    /// <summary>The queues this service's server listens on, in priority order; each starts with zeroed counters.</summary>
-    public static readonly string[] Queues = [EmailQueue, DefaultQueue];
-
     private static readonly double[] DurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
     private static readonly double[] WaitBuckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
@@ -35,12 +30,14 @@ public sealed class QueueMetrics
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _wait;
     private readonly JobStorage _storage;
+    private readonly string[] _queues;
     private readonly ILogger<QueueMetrics> _logger;
-    private long _outboxPending;
+    private readonly ConcurrentDictionary<string, long> _outboxPending = new();
 
-    public QueueMetrics(IMeterFactory meterFactory, JobStorage storage, ILogger<QueueMetrics> logger)
+    public QueueMetrics(IMeterFactory meterFactory, JobStorage storage, JobQueues queues, ILogger<QueueMetrics> logger)
     {
         _storage = storage;
+        _queues = queues.Names;
         _logger = logger;
         var meter = meterFactory.Create(MeterName);
         _completed = meter.CreateCounter<long>(JobsCompleted, unit: null,
@@ -57,12 +54,12 @@ public sealed class QueueMetrics
             description: "Jobs enqueued and not yet picked up, by queue; the same on every instance sharing the storage.");
         meter.CreateObservableGauge(OldestJobAge, ObserveOldestAge, unit: "s",
             description: "Age of the oldest job waiting in the queue, in seconds (0 when empty), by queue.");
-        meter.CreateObservableGauge(OutboxPending, () => new Measurement<long>(Volatile.Read(ref _outboxPending), QueueTag(EmailQueue)), unit: null,
-            description: "Welcome emails saved with their user but not yet on the job queue (the outbox), as last counted; " +
-                "grows while the job storage is down. The same on every instance sharing the database.");
+        meter.CreateObservableGauge(OutboxPending, ObserveOutboxPending, unit: null,
+            description: "Jobs saved with the data they belong to but not yet on the job queue (an outbox), as last counted, by " +
+                "queue; grows while the job storage is down. The same on every instance sharing the database.");
 
         // Zero series from the start, so that panels and rate() show 0 rather than "No data" before the first job.
-        foreach (var queue in Queues)
+        foreach (var queue in _queues)
         {
             _completed.Add(0, QueueTag(queue));
             _failed.Add(0, QueueTag(queue));
@@ -77,17 +74,20 @@ public sealed class QueueMetrics
 
     public void RecordWait(string queue, double seconds) => _wait.Record(Math.Max(0, seconds), QueueTag(queue));
 
-    /// <summary>Set by the outbox dispatcher each time it counts the outbox.</summary>
-    public void SetOutboxPending(long count) => Volatile.Write(ref _outboxPending, count);
+    /// <summary>Set by a feature's outbox dispatcher each time it counts its outbox.</summary>
+    public void SetOutboxPending(string queue, long count) => _outboxPending[queue] = count;
 
     private static KeyValuePair<string, object?> QueueTag(string queue) => new("queue", queue);
 
+    private IEnumerable<Measurement<long>> ObserveOutboxPending() =>
+        _outboxPending.Select(pending => new Measurement<long>(pending.Value, QueueTag(pending.Key)));
+
     private IEnumerable<Measurement<long>> ObserveWaiting() => Observe(monitoring =>
     {
-        var measurements = new Measurement<long>[Queues.Length];
-        for (var i = 0; i < Queues.Length; i++)
+        var measurements = new Measurement<long>[_queues.Length];
+        for (var i = 0; i < _queues.Length; i++)
         {
-            measurements[i] = new Measurement<long>(monitoring.EnqueuedCount(Queues[i]), QueueTag(Queues[i]));
+            measurements[i] = new Measurement<long>(monitoring.EnqueuedCount(_queues[i]), QueueTag(_queues[i]));
         }
 
         return measurements;
@@ -96,11 +96,11 @@ public sealed class QueueMetrics
     private IEnumerable<Measurement<double>> ObserveOldestAge() => Observe(monitoring =>
     {
         var now = DateTime.UtcNow;
-        var measurements = new Measurement<double>[Queues.Length];
-        for (var i = 0; i < Queues.Length; i++)
+        var measurements = new Measurement<double>[_queues.Length];
+        for (var i = 0; i < _queues.Length; i++)
         {
-            var age = OldestEnqueuedAt(monitoring, Queues[i]) is { } at ? Math.Max(0, (now - at).TotalSeconds) : 0;
-            measurements[i] = new Measurement<double>(age, QueueTag(Queues[i]));
+            var age = OldestEnqueuedAt(monitoring, _queues[i]) is { } at ? Math.Max(0, (now - at).TotalSeconds) : 0;
+            measurements[i] = new Measurement<double>(age, QueueTag(_queues[i]));
         }
 
         return measurements;

@@ -1,0 +1,112 @@
+using Api.Data;
+using Api.Observability;
+using Hangfire;
+using Hangfire.Common;
+using Hangfire.InMemory;
+using Hangfire.Redis.StackExchange;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace Api.Queue;
+
+/// <summary>
+/// Durable background jobs on Hangfire: in-memory job storage by default, Redis when <c>ConnectionStrings:Redis</c> is
+/// set (jobs then survive a restart and instances share one queue). Features that run jobs declare their queue with
+/// <see cref="AddJobQueue"/>; this feature owns the storage, the server, retries, the queue metrics and the dashboard.
+/// </summary>
+public static class QueueExtensions
+{
+    public static IHostApplicationBuilder AddQueue(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<QueueOptions>().BindConfiguration(QueueOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        var redis = builder.Configuration.GetConnectionString(DataExtensions.RedisConnectionName);
+        // Storage, filters and activator are registered in the container before AddHangfire, whose TryAdd calls then
+        // keep them: each app instance (and each test host) gets its own, not Hangfire's process-wide statics.
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            builder.Services.AddSingleton<JobStorage>(_ => new InMemoryStorage());
+        }
+        else
+        {
+            builder.Services.AddSingleton(_ => QueueRedisConnection.Connect(redis));
+            builder.Services.AddSingleton<JobStorage>(services => CreateRedisStorage(
+                services.GetRequiredService<QueueRedisConnection>().Connection, services.GetRequiredService<IOptions<QueueOptions>>().Value));
+            // Degraded, not unhealthy: without Redis the API still serves everything and new jobs wait in their outbox, so
+            // a load balancer should keep sending traffic (the status still shows in /health/ready and in alerts).
+            builder.Services.AddHealthChecks().AddCheck<QueueRedisHealthCheck>("queue-redis", HealthStatus.Degraded, [ObservabilityExtensions.ReadyTag]);
+        }
+
+        builder.Services.AddSingleton<JobQueues>();
+        builder.Services.AddSingleton<QueueMetrics>();
+        builder.Services.AddSingleton<QueueMetricsFilter>();
+        builder.Services.AddSingleton<IJobFilterProvider>(CreateFilterProvider);
+        builder.Services.AddHangfire((services, configuration) => configuration
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UseStorage(services.GetRequiredService<JobStorage>()));
+        builder.Services.AddHangfireServer((services, server) =>
+        {
+            var options = services.GetRequiredService<IOptions<QueueOptions>>().Value;
+            server.Queues = services.GetRequiredService<JobQueues>().Names;
+            server.WorkerCount = options.Workers;
+            server.SchedulePollingInterval = TimeSpan.FromSeconds(options.SchedulePollingSeconds);
+            server.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds);
+            server.StopTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds);
+        });
+        return builder;
+    }
+
+    /// <summary>Declares a queue this service's workers take jobs from; queues added first are served first.</summary>
+    public static IServiceCollection AddJobQueue(this IServiceCollection services, string name) =>
+        services.AddSingleton(new JobQueueName(name));
+
+    /// <summary>The Hangfire dashboard: local requests, or requests carrying the dashboard (or metrics) key.</summary>
+    public static IEndpointRouteBuilder MapQueue(this IEndpointRouteBuilder endpoints)
+    {
+        var queue = endpoints.ServiceProvider.GetRequiredService<IOptions<QueueOptions>>().Value;
+        var metrics = endpoints.ServiceProvider.GetRequiredService<IOptions<MetricsOptions>>().Value;
+        endpoints.MapHangfireDashboard(queue.Dashboard.Path, new DashboardOptions
+        {
+            Authorization = [new DashboardAccess(queue.Dashboard.ApiKey ?? metrics.ApiKey)],
+            DisplayStorageConnectionString = false,
+        });
+        return endpoints;
+    }
+
+    private static RedisStorage CreateRedisStorage(StackExchange.Redis.IConnectionMultiplexer connection, QueueOptions options) =>
+        new(connection, new RedisStorageOptions
+        {
+            Prefix = "{hangfire}:",
+            InvisibilityTimeout = TimeSpan.FromSeconds(options.InvisibilityTimeoutSeconds),
+            FetchTimeout = TimeSpan.FromSeconds(options.FetchTimeoutSeconds),
+        });
+
+    /// <summary>
+    /// Hangfire's global filters minus its default retry policy (10 attempts), plus ours and the metrics filter; job
+    /// attributes such as [Queue] still apply.
+    /// </summary>
+    private static JobFilterProviderCollection CreateFilterProvider(IServiceProvider services)
+    {
+        var retry = services.GetRequiredService<IOptions<QueueOptions>>().Value.Retry;
+        var filters = new JobFilterCollection();
+        foreach (var filter in GlobalJobFilters.Filters.Where(f => f.Instance is not AutomaticRetryAttribute))
+        {
+            filters.Add(filter.Instance, filter.Order);
+        }
+
+        filters.Add(new AutomaticRetryAttribute
+        {
+            Attempts = retry.Attempts,
+            DelayInSecondsByAttemptFunc = attempt => (int)Math.Min(3600, retry.DelaySeconds * Math.Pow(2, Math.Max(0, attempt - 1))),
+            OnAttemptsExceeded = AttemptsExceededAction.Fail,
+            ExceptOn = [typeof(PermanentJobFailureException)],
+        });
+        filters.Add(services.GetRequiredService<QueueMetricsFilter>());
+        return new JobFilterProviderCollection(filters, new JobFilterAttributeFilterProvider());
+    }
+}
+
+/// <summary>A failure no retry can fix (an SMTP 5xx for the recipient, say): the job fails at once instead of retrying.</summary>
+public class PermanentJobFailureException(string message, Exception inner) : Exception(message, inner);

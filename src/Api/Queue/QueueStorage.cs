@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StackExchange.Redis;
+
+namespace Api.Queue;
+
+/// <summary>The job storage's own Redis connection (one per app; the SignalR backplane keeps its own).</summary>
+internal sealed class QueueRedisConnection(ConnectionMultiplexer connection, SocketManager sockets) : IDisposable
+{
+    public IConnectionMultiplexer Connection => connection;
+
+    public static QueueRedisConnection Connect(string connectionString)
+    {
+        var configuration = ConfigurationOptions.Parse(connectionString);
+        // Start even while Redis is down and reconnect in the background; until then jobs wait in their outbox and
+        // /health/ready reports the queue degraded.
+        configuration.AbortOnConnectFail = false;
+        // Hangfire's Redis calls are synchronous (its workers, the outbox dispatcher, the dashboard). With the default
+        // socket manager, replies are read on the .NET thread pool, which blocked callers can starve; own reader
+        // threads keep replies flowing whatever the pool is doing.
+        var sockets = new SocketManager("Api.Queue");
+        configuration.SocketManager = sockets;
+        return new QueueRedisConnection(ConnectionMultiplexer.Connect(configuration), sockets);
+    }
+
+    public void Dispose()
+    {
+        connection.Dispose();
+        sockets.Dispose();
+    }
+}
+
+/// <summary>Whether the job storage answers; while it does not, new jobs pile up in their outbox.</summary>
+internal sealed class QueueRedisHealthCheck(QueueRedisConnection redis) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await redis.Connection.GetDatabase().PingAsync().WaitAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus, "The job storage (Redis) does not answer; new jobs wait in their outbox.", exception);
+        }
+    }
+}
