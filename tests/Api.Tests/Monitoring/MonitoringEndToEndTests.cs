@@ -9,7 +9,7 @@ namespace Api.Tests.Monitoring;
 /// every target is scraped, every rule evaluates, every panel query answers with data, every metric they name exists,
 /// and an induced fault travels as an alert from Prometheus through Alertmanager to a webhook.
 /// </summary>
-public sealed class MonitoringEndToEndTests(MonitoringStack stack) : IClassFixture<MonitoringStack>
+public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : IClassFixture<MonitoringStack>
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
 
@@ -83,7 +83,20 @@ public sealed class MonitoringEndToEndTests(MonitoringStack stack) : IClassFixtu
                 Assert.True(result.Count == 0, $"A value from {where}: {string.Join(", ", result)}");
             }
         }
+
+        // The recorded ratios' windows (1h to 3d) cannot go quiet within a test: make them NaN, as a quiet window does.
+        var onRecordedRatios = Dashboards.Queries().Where(q => RecordedRatio().IsMatch(q.Expr)).ToList();
+        Assert.NotEmpty(onRecordedRatios);
+        foreach (var query in onRecordedRatios)
+        {
+            var promql = RecordedRatio().Replace(Dashboards.Substitute(query.Expr, MonitoringConfig.Interval), ratio => $"({ratio.Value} * 0 / 0)");
+            var result = await QueryOrFailAsync(query, promql);
+            Assert.True(result.Count > 0 && !HasNaN(result), $"Panel '{query.PanelTitle}' {query.RefId} on a NaN ratio answers [{string.Join(", ", result)}]: {promql}");
+        }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b[a-z_]+:[a-z0-9_]+:ratio_[a-z0-9_]+(\{[^}]*\})?")]
+    private static partial System.Text.RegularExpressions.Regex RecordedRatio();
 
     [Fact]
     public async Task Prometheus_stores_what_the_app_exposes_without_created_series_or_a_process_metric_twice()
