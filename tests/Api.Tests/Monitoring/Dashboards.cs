@@ -68,9 +68,6 @@ public static partial class Dashboards
         return (string)defaults[0]["uid"];
     }
 
-    /// <summary>What <c>$__rate_interval</c> becomes for a scrape interval: four of them, Grafana's floor for it.</summary>
-    public static string RateInterval(TimeSpan scrapeInterval) => $"{(int)(4 * scrapeInterval.TotalSeconds)}s";
-
     /// <summary>
     /// Grafana's variables replaced the way Grafana would over a few minutes of data: <c>$job</c> and <c>$instance</c>
     /// by their allValue; <c>$route</c> by its allValue, or by one route escaped as Grafana escapes the value of a
@@ -78,7 +75,7 @@ public static partial class Dashboards
     /// <c>$__rate_interval</c> by four scrape intervals, <c>$__range</c> by the dashboard's default hour.
     /// </summary>
     public static string Substitute(string expr, TimeSpan scrapeInterval, string? route = null) => expr
-        .Replace("$__rate_interval", RateInterval(scrapeInterval), StringComparison.Ordinal)
+        .Replace("$__rate_interval", $"{(int)(4 * scrapeInterval.TotalSeconds)}s", StringComparison.Ordinal)
         .Replace("$__range", "1h", StringComparison.Ordinal)
         .Replace("$__interval", $"{(int)scrapeInterval.TotalSeconds}s", StringComparison.Ordinal)
         .Replace("$job", ".+", StringComparison.Ordinal)

@@ -64,8 +64,9 @@ public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : ICl
     {
         // Idle: every series exists but no request falls in the panels' rate window, so a rate is 0 and an unguarded
         // ratio of two rates is 0/0, NaN. (Tests of one class run one at a time: nothing else sends requests now.)
-        var window = Dashboards.RateInterval(MonitoringConfig.Interval);
-        await AssertEventuallyAsync($"sum(increase(http_requests_total[{window}]))", v => v == 0);
+        // Quiet for two scrapes longer than the window, so that no request still waits for its scrape.
+        var quiet = $"{(int)(6 * MonitoringConfig.Interval.TotalSeconds)}s";
+        await AssertEventuallyAsync($"sum(increase(http_requests_total[{quiet}]))", v => v == 0);
 
         foreach (var query in Dashboards.Queries())
         {
