@@ -41,6 +41,11 @@ public static class ObservabilityExtensions
             .WithMetrics(metrics => metrics
                 .AddMeter(ExportedMeters)
                 .AddProcessInstrumentation()
+                // The runtime meter reports process CPU time and working set too; the process instrumentation's
+                // process_cpu_time_seconds_total and process_memory_usage_bytes are kept, as it alone also has threads,
+                // file descriptors, virtual memory and uptime, under the process.* names every OpenTelemetry SDK uses.
+                .AddView("dotnet.process.cpu.time", MetricStreamConfiguration.Drop)
+                .AddView("dotnet.process.memory.working_set", MetricStreamConfiguration.Drop)
                 .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = options.ScrapeCacheMilliseconds));
 
         if (options.Port is int port && builder is WebApplicationBuilder web)

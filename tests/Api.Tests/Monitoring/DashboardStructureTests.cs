@@ -24,10 +24,54 @@ public sealed class DashboardStructureTests
         Assert.Equal("now-1h", dashboard.GetProperty("time").GetProperty("from").GetString());
         Assert.Equal("dark", dashboard.GetProperty("style").GetString());
         var variables = dashboard.GetProperty("templating").GetProperty("list").EnumerateArray().Select(v => v.GetProperty("name").GetString()).ToList();
-        Assert.Equal(["job", "instance"], variables);
-        foreach (var row in new[] { ".NET runtime", "PostgreSQL", "Redis" })
+        Assert.Equal(["job", "instance", "route"], variables);
+        foreach (var row in new[] { ".NET runtime", "Host", "PostgreSQL", "Redis" })
         {
             Assert.Contains(Dashboards.Panels(dashboard), p => p.GetProperty("type").GetString() == "row" && p.GetProperty("title").GetString() == row);
+        }
+    }
+
+    [Fact]
+    public void The_seed_panels_come_first()
+    {
+        var firstEight = Dashboards.Panels(Load(Dashboards.MainDashboard))
+            .Where(p => p.GetProperty("type").GetString() != "row")
+            .OrderBy(p => p.GetProperty("gridPos").GetProperty("y").GetInt32()).ThenBy(p => p.GetProperty("gridPos").GetProperty("x").GetInt32())
+            .Take(Dashboards.SeedPanelTitles.Length).Select(p => p.GetProperty("title").GetString());
+        Assert.Equal(Dashboards.SeedPanelTitles.Order(StringComparer.Ordinal), firstEight.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Where the docs promise an alert's threshold on a panel, it is drawn there, at the value alerts.yml uses.</summary>
+    [Theory]
+    [InlineData("Error Rate", "HighErrorRate")]
+    [InlineData("HTTP Request Duration", "HighLatencyP95")]
+    public void Alert_thresholds_are_drawn_on_their_panels(string title, string alert)
+    {
+        var expr = (string)MonitoringEndToEndTests.LoadRules().Single(r => r.TryGetValue("alert", out var name) && (string)name == alert)["expr"];
+        var threshold = double.Parse(System.Text.RegularExpressions.Regex.Match(expr, @">\s*([0-9.]+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+        var defaults = Dashboards.Panels(Load(Dashboards.MainDashboard)).Single(p => p.GetProperty("title").GetString() == title)
+            .GetProperty("fieldConfig").GetProperty("defaults");
+        Assert.NotEqual("off", defaults.GetProperty("custom").GetProperty("thresholdsStyle").GetProperty("mode").GetString());
+        var steps = defaults.GetProperty("thresholds").GetProperty("steps").EnumerateArray()
+            .Where(step => step.GetProperty("value").ValueKind == JsonValueKind.Number).Select(step => step.GetProperty("value").GetDouble());
+        Assert.Contains(threshold, steps);
+    }
+
+    [Fact]
+    public void The_http_panels_honour_the_route_variable_and_none_counts_every_exception_thrown()
+    {
+        foreach (var query in Dashboards.Queries().Where(q => q.Dashboard == Dashboards.MainDashboard))
+        {
+            var names = Dashboards.MetricNames(query.Expr);
+            if (names.Any(m => m.StartsWith("http_request", StringComparison.Ordinal)))
+            {
+                Assert.True(query.Expr.Contains("route=~\"$route\"", StringComparison.Ordinal), $"'{query.PanelTitle}' ignores the route variable: {query.Expr}");
+            }
+
+            // The runtime's counter includes every exception caught and handled (a steady stream at idle); the dashboard
+            // shows requests that ended in an unhandled one.
+            Assert.DoesNotContain("dotnet_exceptions_total", names);
         }
     }
 
@@ -81,9 +125,11 @@ public sealed class DashboardStructureTests
     {
         foreach (var query in Dashboards.Queries().Where(q => q.Dashboard == file))
         {
+            // An instant query (a table's) summarises the whole time range, as Grafana's $__range is for.
             foreach (var window in System.Text.RegularExpressions.Regex.Matches(query.Expr, @"\b(rate|irate)\([^\[]*\[([^\]]+)\]").Select(m => m.Groups[2].Value))
             {
-                Assert.True(window == "$__rate_interval", $"'{query.PanelTitle}' uses rate over [{window}]: use [$__rate_interval]");
+                Assert.True(window == "$__rate_interval" || (query.Instant && window == "$__range"),
+                    $"'{query.PanelTitle}' uses rate over [{window}]: use [$__rate_interval] ([$__range] in an instant query)");
             }
 
             var appMetrics = Dashboards.MetricNames(query.Expr).Where(m => m.StartsWith("http_", StringComparison.Ordinal) || m.StartsWith("queue_", StringComparison.Ordinal)

@@ -4,7 +4,11 @@ using YamlDotNet.Serialization;
 
 namespace Api.Tests.Monitoring;
 
-public sealed record PanelQuery(string Dashboard, int PanelId, string PanelTitle, string RefId, string Expr);
+public sealed record PanelQuery(string Dashboard, int PanelId, string PanelTitle, string RefId, string Expr, bool Instant)
+{
+    /// <summary>A latency quantile: with no requests in its window it has no value (a gap in Grafana), where a ratio has 0.</summary>
+    public bool IsQuantile => Expr.Contains("histogram_quantile", StringComparison.Ordinal);
+}
 
 /// <summary>The Grafana files of the repository, read the way Grafana reads them, plus what the tests need of PromQL.</summary>
 public static partial class Dashboards
@@ -50,7 +54,8 @@ public static partial class Dashboards
         where panel.TryGetProperty("targets", out _)
         from target in panel.GetProperty("targets").EnumerateArray()
         select new PanelQuery(Path.GetFileName(file), panel.GetProperty("id").GetInt32(), panel.GetProperty("title").GetString()!,
-            target.GetProperty("refId").GetString()!, target.GetProperty("expr").GetString()!);
+            target.GetProperty("refId").GetString()!, target.GetProperty("expr").GetString()!,
+            target.TryGetProperty("instant", out var instant) && instant.GetBoolean());
 
     /// <summary>The <c>uid</c> of the default datasource grafana/provisioning/datasources/datasource.yml provisions.</summary>
     public static string ProvisionedDatasourceUid()
@@ -64,16 +69,22 @@ public static partial class Dashboards
     }
 
     /// <summary>
-    /// Grafana's variables replaced the way Grafana would for "All" over a few minutes of data: <c>$job</c> and
-    /// <c>$instance</c> by their allValue, <c>$__rate_interval</c> by four scrape intervals (Grafana's floor for it),
-    /// <c>$__range</c> by the dashboard's default hour.
+    /// Grafana's variables replaced the way Grafana would over a few minutes of data: <c>$job</c> and <c>$instance</c>
+    /// by their allValue; <c>$route</c> by its allValue, or by one route escaped as Grafana escapes the value of a
+    /// multi-value variable inside <c>=~</c> (a route template holds regex characters: <c>/api/users/{id:guid}</c>);
+    /// <c>$__rate_interval</c> by four scrape intervals, <c>$__range</c> by the dashboard's default hour.
     /// </summary>
-    public static string Substitute(string expr, TimeSpan scrapeInterval) => expr
+    public static string Substitute(string expr, TimeSpan scrapeInterval, string? route = null) => expr
         .Replace("$__rate_interval", $"{(int)(4 * scrapeInterval.TotalSeconds)}s", StringComparison.Ordinal)
         .Replace("$__range", "1h", StringComparison.Ordinal)
         .Replace("$__interval", $"{(int)scrapeInterval.TotalSeconds}s", StringComparison.Ordinal)
         .Replace("$job", ".+", StringComparison.Ordinal)
-        .Replace("$instance", ".+", StringComparison.Ordinal);
+        .Replace("$instance", ".+", StringComparison.Ordinal)
+        .Replace("$route", route is null ? ".+" : GrafanaRegexEscape().Replace(route, @"\\$0"), StringComparison.Ordinal);
+
+    /// <summary>The characters Grafana's Prometheus datasource escapes in a variable's value (prometheusSpecialRegexEscape).</summary>
+    [GeneratedRegex(@"[\\$^*{}\[\]'+?.()|]")]
+    private static partial Regex GrafanaRegexEscape();
 
     /// <summary>
     /// The metric names a PromQL expression selects: what remains after removing strings, label matchers, ranges,

@@ -21,6 +21,12 @@ public sealed class MonitoringStack : IAsyncLifetime
     /// <summary>A user whose name starts with this makes the creation step throw: the client gets 503.</summary>
     public const string FailingNamePrefix = "fail-";
 
+    /// <summary>
+    /// A user whose name starts with this makes the creation step throw what a dependency call that timed out throws
+    /// (HttpClient's TaskCanceledException), which nothing in the app handles: the client gets 500.
+    /// </summary>
+    public const string CrashingNamePrefix = "crash-";
+
     private readonly string _folder = TempFolder.Create("api-tests-monitoring");
     private readonly List<ClientWebSocket> _webSockets = [];
 
@@ -49,7 +55,9 @@ public sealed class MonitoringStack : IAsyncLifetime
         public Task RunAsync(User user, CancellationToken cancellationToken) =>
             user.Name.StartsWith(FailingNamePrefix, StringComparison.Ordinal)
                 ? throw new InvalidOperationException("Induced failure for the monitoring test.")
-                : Task.CompletedTask;
+                : user.Name.StartsWith(CrashingNamePrefix, StringComparison.Ordinal)
+                    ? throw new TaskCanceledException("Induced time-out of a dependency call for the monitoring test.")
+                    : Task.CompletedTask;
     }
 
     public async Task InitializeAsync()
@@ -97,8 +105,9 @@ public sealed class MonitoringStack : IAsyncLifetime
     }
 
     /// <summary>
-    /// What a freshly started service sees in its first minute: successes, client errors, a server error, an unknown
-    /// route and an odd method; users whose welcome emails go through the queue; WebSocket clients that stay connected.
+    /// What a freshly started service sees in its first minute: successes, client errors, server errors (one of them an
+    /// unhandled exception), an unknown route and an odd method; users whose welcome emails go through the queue;
+    /// WebSocket clients that stay connected.
     /// </summary>
     private async Task DriveTrafficAsync()
     {
@@ -115,6 +124,7 @@ public sealed class MonitoringStack : IAsyncLifetime
         await Client.GetAsync("/no-such-page");                                                  // unmatched
         await Client.SendAsync(new HttpRequestMessage(new HttpMethod("PURGE"), "/"));            // _OTHER
         await Client.PostAsJsonAsync("/api/users", new { name = FailingNamePrefix + "once", email = $"f-{Guid.NewGuid():N}@example.com" }); // 503
+        await Client.PostAsJsonAsync("/api/users", new { name = CrashingNamePrefix + "once", email = $"c-{Guid.NewGuid():N}@example.com" }); // 500
 
         for (var i = 0; i < 3; i++)
         {
