@@ -24,7 +24,7 @@ if ((QUICK)); then ROUNDS=2 DURATION=3 WARMUP=2; else ROUNDS=${REALPATH_ROUNDS:-
 CONNECTIONS=32
 SEED_USERS=10000
 TMP=$(mktemp -d)
-OUT=${OUT:-$TMP/out}
+OUT=${OUT:-$ROOT/bench/out/realpath-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT/raw"
 chmod 755 "$TMP"
 PIDS=()
@@ -88,7 +88,10 @@ psql_ -c "CREATE EXTENSION pg_stat_statements" -c "CREATE DATABASE api" -c "CREA
 # --- Servers ----------------------------------------------------------------------------------------------------------
 say "starting the servers"
 API_PORT=$(free_port) NEST_PORT=$(free_port) BARE_PORT=$(free_port)
-(cd src/Api/bin/Release/net10.0 && RateLimit__Enabled=false exec dotnet Api.dll --urls "http://127.0.0.1:$API_PORT" \
+# From a copy of the build, so that rebuilding src/Api during a run cannot change the binary under the server.
+# REALPATH_API_BUILD names another build folder of src/Api to measure instead (an earlier commit's, for a before/after).
+cp -r "${REALPATH_API_BUILD:-src/Api/bin/Release/net10.0}" "$TMP/api"
+(cd "$TMP/api" && RateLimit__Enabled=false exec dotnet Api.dll --urls "http://127.0.0.1:$API_PORT" \
   --ConnectionStrings:Postgres="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=api" \
   --Email:PickupDirectory="$TMP/mail") > "$OUT/api.log" 2>&1 &
 PIDS+=($!) API_PID=$!
@@ -98,9 +101,15 @@ PIDS+=($!) NEST_PID=$!
 (cd bench/peers/bare-kestrel/bin/Release/net10.0 && exec dotnet BareKestrel.dll --urls "http://127.0.0.1:$BARE_PORT" \
   --ConnectionStrings:Postgres="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=bare") > "$OUT/bare.log" 2>&1 &
 PIDS+=($!) BARE_PID=$!
-declare -A URL=([api]=http://127.0.0.1:$API_PORT [nest]=http://127.0.0.1:$NEST_PORT [bare]=http://127.0.0.1:$BARE_PORT)
-declare -A PID=([api]=$API_PID [nest]=$NEST_PID [bare]=$BARE_PID)
-for server in api nest bare; do wait_ready "$server" "${URL[$server]}/api/users?page=1&pageSize=1"; done
+# And the API on its embedded default, SQLite: not a peer, but where the sign-up stalls of issue 12 were seen.
+SQLITE_PORT=$(free_port)
+(cd "$TMP/api" && RateLimit__Enabled=false exec dotnet Api.dll --urls "http://127.0.0.1:$SQLITE_PORT" \
+  --ConnectionStrings:Sqlite="Data Source=$TMP/sqlite.db" --Email:PickupDirectory="$TMP/sqlite-mail") > "$OUT/sqlite.log" 2>&1 &
+PIDS+=($!) SQLITE_PID=$!
+declare -A URL=([api]=http://127.0.0.1:$API_PORT [nest]=http://127.0.0.1:$NEST_PORT [bare]=http://127.0.0.1:$BARE_PORT
+  [sqlite]=http://127.0.0.1:$SQLITE_PORT)
+declare -A PID=([api]=$API_PID [nest]=$NEST_PID [bare]=$BARE_PID [sqlite]=$SQLITE_PID)
+for server in api nest bare sqlite; do wait_ready "$server" "${URL[$server]}/api/users?page=1&pageSize=1"; done
 
 # The same 10,000 users in each database (sign-ups through the API would take a minute); ids time-ordered like ours.
 for db in api nest bare; do
@@ -109,8 +118,19 @@ for db in api nest bare; do
            'seed-' || i || '@example.com', now() FROM generate_series(1, $SEED_USERS) AS i" -c "VACUUM ANALYZE"
 done
 USER_ID=$(psql_ -d api -c "SELECT id FROM users ORDER BY id OFFSET 4999 LIMIT 1")
+# SQLite gets the same 10,000 users through its own engine (python3's sqlite3), with the same ids.
+python3 - "$TMP/sqlite.db" "$SEED_USERS" << 'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+def uuid(i):  # the ids of the PostgreSQL seed above, as EF Core stores a Guid in SQLite (upper-case text)
+    h = f"{i:012x}70008000{i:012x}"
+    return f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}".upper()
+rows = [(uuid(i), f"Seed {i}", f"seed-{i}@example.com") for i in range(1, int(sys.argv[2]) + 1)]
+db.executemany("INSERT INTO users (id, name, email, created_at) VALUES (?, ?, ?, '2026-11-25 00:00:00+00:00')", rows)
+db.commit()
+PY
 
-SERVERS=(api nest bare)
+SERVERS=(api nest bare sqlite)
 path_of() { # workload
   case $1 in
     user) echo "/api/users/$USER_ID" ;;
@@ -138,13 +158,16 @@ for server in "${SERVERS[@]}"; do
 done
 # The warm-up's sign-ups grew each table by a different amount; back to the same 10,000 users for the reads.
 for db in api nest bare; do psql_ -d "$db" -c "DELETE FROM users WHERE email NOT LIKE 'seed-%'" -c "VACUUM ANALYZE users"; done
+python3 -c "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(\"DELETE FROM users WHERE email NOT LIKE 'seed-%'\"); db.commit()" "$TMP/sqlite.db"
 
 run_rounds() { # workloads...
   for round in $(seq 1 "$ROUNDS"); do
     order=("${SERVERS[@]}")
     # Each round starts with another server, and even rounds run backwards: no server always goes first or last.
     for ((shift = 0; shift < round % ${#SERVERS[@]}; shift++)); do order=("${order[@]:1}" "${order[0]}"); done
-    if ((round % 2 == 0)); then order=("${order[2]}" "${order[1]}" "${order[0]}"); fi
+    if ((round % 2 == 0)); then
+      reversed=(); for ((i = ${#order[@]} - 1; i >= 0; i--)); do reversed+=("${order[i]}"); done; order=("${reversed[@]}")
+    fi
     for server in "${order[@]}"; do
       for workload in "$@"; do
         say "round $round/$ROUNDS: $server $workload"
@@ -157,6 +180,7 @@ run_rounds user list
 run_rounds signup
 
 for server in "${SERVERS[@]}"; do
+  [[ -f $OUT/$server.log ]] || continue
   grep -q -E 'fail|exception' -i "$OUT/$server.log" && say "note: $server logged errors (see $OUT/$server.log)"
 done
 echo "pending welcome emails left in the api outbox: $(psql_ -d api -c 'SELECT count(*) FROM welcome_email_outbox'), mails written: $(find "$TMP/mail" -type f | wc -l)" > "$OUT/outbox.txt"

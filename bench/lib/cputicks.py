@@ -13,8 +13,9 @@ TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
 def stat(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    # After the command name: state ppid ... utime (14th field overall, index 11 here) stime (12).
-    return int(fields[1]), int(fields[11]) + int(fields[12])
+    # After the command name: state ppid ... utime stime cutime cstime (fields 14-17 overall, 11-14 here). cutime and
+    # cstime hold the reaped children's time, so a PostgreSQL backend that exited mid-run still counts.
+    return int(fields[1]), sum(int(v) for v in fields[11:15])
 
 
 children, ticks = {}, {}

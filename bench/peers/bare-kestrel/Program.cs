@@ -15,7 +15,8 @@ app.MapGet("/", () => TypedResults.Ok(description));
 var postgres = app.Configuration.GetConnectionString("Postgres");
 if (!string.IsNullOrEmpty(postgres))
 {
-    await using var dataSource = NpgsqlDataSource.Create(postgres);
+    // The same Npgsql settings as src/Api (Data/DataExtensions.cs): no DISCARD ALL per pooled use, auto-prepared statements.
+    await using var dataSource = NpgsqlDataSource.Create($"No Reset On Close=true;Max Auto Prepare=50;Auto Prepare Min Usages=2;{postgres}");
     await using (var schema = dataSource.CreateCommand(Users.Schema))
     {
         await schema.ExecuteNonQueryAsync();
