@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick]: what monitoring costs, measured side by side in one run, printed as the tables of BENCHMARKS.md.
+# bench/run.sh [--quick]: the service's speed, measured side by side in one run, printed as the tables of BENCHMARKS.md.
 #   1. HTTP throughput and p99 with wrk over loopback: the API with Metrics:Enabled true vs false (GET / and
-#      GET /api/users/{id}), the seed's NestJS stack and bare Kestrel on GET /. Rounds alternate the variants; every
-#      comparison is a ratio inside a round, reported as median [min–max] over the rounds.
+#      GET /api/users/{id} on SQLite), pinned (server on core 0, wrk on core 1) and not pinned (both share the cores),
+#      each beside a second, identical metrics-off server (A/A: the noise floor); the seed's NestJS stack and bare
+#      Kestrel on GET /. Rounds alternate the variants; every comparison is a ratio inside a round, reported as
+#      median [min–max] over the rounds.
 #   2. A scanner storm: 2 × ≥ 100,000 random unmatched URLs; series count and memory before and after.
-#   3. BenchmarkDotNet micro-benchmarks (bench/Micro): the per-request metrics cost, prometheus-net's MeterAdapter for
-#      contrast, and rendering /metrics at 1,000 / 10,000 / 100,000 series.
-#   4. The other features' benchmarks (bench/Realtime, bench/Email) when they exist.
-# Full run ≈ 7 minutes on 2 cores (5 rounds of 6 s); --quick ≈ 3 minutes (2 rounds of 3 s, short BenchmarkDotNet jobs).
-# Everything listens on 127.0.0.1 only. Output: the terminal, and bench/out/<UTC time>/ (raw wrk outputs, logs, results.md).
+#   3. BenchmarkDotNet micro-benchmarks (bench/Micro): the per-request metrics cost, alone and from 2 threads at once,
+#      prometheus-net's MeterAdapter for contrast, and rendering /metrics at 1,000 / 10,000 / 100,000 series.
+#   4. The real path (bench/RealPath/run.sh): the users API on one PostgreSQL beside NestJS + TypeORM and raw Npgsql.
+#   5. The other features' benchmarks (bench/Realtime, bench/Email) when they exist.
+# Installs what it needs (wrk, postgresql as Debian packages when root; the peers' node modules with npm ci).
+# Full run ≈ 25 minutes on 2 quiet cores (8 rounds of 5 s; BENCH_ROUNDS / BENCH_DURATION change them); --quick ≈ 8.
+# Load tests run with RateLimit__Enabled=false. Everything listens on 127.0.0.1 only.
+# Output: the terminal, and bench/out/<UTC time>/ (raw wrk outputs, logs, results.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

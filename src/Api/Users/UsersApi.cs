@@ -9,27 +9,11 @@ public static class UsersApi
 {
     public const int MaxPageSize = 100;
 
-    // Compiled once: a request skips EF's query cache lookup (hashing the expression tree) and goes straight to SQL.
-    private static readonly Func<AppDbContext, Guid, CancellationToken, Task<User?>> UserById =
-        EF.CompileAsyncQuery((AppDbContext db, Guid id, CancellationToken _) => db.Users.AsNoTracking().FirstOrDefault(u => u.Id == id));
-
-    private static readonly Func<AppDbContext, string, CancellationToken, Task<bool>> EmailExists =
-        EF.CompileAsyncQuery((AppDbContext db, string email, CancellationToken _) => db.Users.Any(u => u.Email == email));
-
-    private static readonly Func<AppDbContext, CancellationToken, Task<int>> UserCount =
-        EF.CompileAsyncQuery((AppDbContext db, CancellationToken _) => db.Users.Count());
-
-    private static readonly Func<AppDbContext, int, int, IAsyncEnumerable<UserResponse>> UsersPage =
-        EF.CompileAsyncQuery((AppDbContext db, int skip, int take) => db.Users.AsNoTracking()
-            .OrderBy(u => u.Id)
-            .Skip(skip)
-            .Take(take)
-            .Select(u => new UserResponse(u.Id, u.Name, u.Email, u.CreatedAt)));
-
     public static IHostApplicationBuilder AddUsers(this IHostApplicationBuilder builder)
     {
         // Source-generated validation of the DataAnnotations on request types and parameters (.NET 10).
         builder.Services.AddValidation();
+        builder.Services.AddSingleton<UserQueries>();
         return builder;
     }
 
@@ -54,6 +38,7 @@ public static class UsersApi
     internal static async Task<Results<Created<UserResponse>, ProblemHttpResult>> CreateAsync(
         CreateUserRequest request,
         AppDbContext db,
+        UserQueries queries,
         IEnumerable<IUserCreationStep> creationSteps,
         IEnumerable<IUserCreatedListener> listeners,
         ILogger<User> logger,
@@ -67,7 +52,7 @@ public static class UsersApi
             CreatedAt = DateTimeOffset.UtcNow,
         };
 
-        if (await EmailExists(db, user.Email, cancellationToken))
+        if (await queries.EmailExists(db, user.Email, cancellationToken))
         {
             return EmailTaken(user.Email);
         }
@@ -98,7 +83,7 @@ public static class UsersApi
         {
             // Most likely a concurrent request for the same address won the race to the unique index.
             db.ChangeTracker.Clear();
-            if (await EmailExists(db, user.Email, CancellationToken.None))
+            if (await queries.EmailExists(db, user.Email, CancellationToken.None))
             {
                 return EmailTaken(user.Email);
             }
@@ -122,9 +107,9 @@ public static class UsersApi
     }
 
     internal static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> GetAsync(
-        Guid id, AppDbContext db, CancellationToken cancellationToken)
+        Guid id, AppDbContext db, UserQueries queries, CancellationToken cancellationToken)
     {
-        var user = await UserById(db, id, cancellationToken);
+        var user = await queries.UserById(db, id, cancellationToken);
         return user is null
             ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "User not found", detail: $"No user has id {id}.")
             : TypedResults.Ok(UserResponse.From(user));
@@ -132,13 +117,14 @@ public static class UsersApi
 
     internal static async Task<Ok<PageResponse<UserResponse>>> ListAsync(
         AppDbContext db,
+        UserQueries queries,
         CancellationToken cancellationToken,
         [Range(1, 1_000_000)] int page = 1,
         [Range(1, MaxPageSize)] int pageSize = 20)
     {
-        var total = await UserCount(db, cancellationToken);
+        var total = await queries.UserCount(db, cancellationToken);
         var items = new List<UserResponse>(pageSize);
-        await foreach (var item in UsersPage(db, (page - 1) * pageSize, pageSize).WithCancellation(cancellationToken))
+        await foreach (var item in queries.UsersPage(db, (page - 1) * pageSize, pageSize).WithCancellation(cancellationToken))
         {
             items.Add(item);
         }
