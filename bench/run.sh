@@ -25,7 +25,7 @@ for arg in "$@"; do
     *) echo "usage: bench/run.sh [--quick]" >&2; exit 2 ;;
   esac
 done
-if ((QUICK)); then ROUNDS=2 DURATION=3 WARMUP=2; else ROUNDS=${BENCH_ROUNDS:-8} DURATION=${BENCH_DURATION:-5} WARMUP=3; fi
+if ((QUICK)); then ROUNDS=${BENCH_ROUNDS:-2} DURATION=3 WARMUP=2; else ROUNDS=${BENCH_ROUNDS:-8} DURATION=${BENCH_DURATION:-5} WARMUP=3; fi
 CONNECTIONS=32
 SCANNER_BATCH=100000
 
@@ -86,7 +86,7 @@ dotnet build bench/peers/bare-kestrel/BareKestrel.csproj -c Release -nologo -v q
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 wait_ready() { # name url
-  for _ in $(seq 1 150); do
+  for _ in $(seq 1 600); do # up to 2 minutes: several servers start at once on 2 cores
     curl -sf -o /dev/null "$2" && return 0
     sleep 0.2
   done
