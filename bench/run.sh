@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick]: what monitoring costs, measured side by side in one run, printed as the tables of BENCHMARKS.md.
+# bench/run.sh [--quick]: the service's speed, measured side by side in one run, printed as the tables of BENCHMARKS.md.
 #   1. HTTP throughput and p99 with wrk over loopback: the API with Metrics:Enabled true vs false (GET / and
-#      GET /api/users/{id}), the seed's NestJS stack and bare Kestrel on GET /. Rounds alternate the variants; every
-#      comparison is a ratio inside a round, reported as median [min–max] over the rounds.
+#      GET /api/users/{id} on SQLite), pinned (server on core 0, wrk on core 1) and not pinned (both share the cores),
+#      each beside a second, identical metrics-off server (A/A: the noise floor); the seed's NestJS stack and bare
+#      Kestrel on GET /. Rounds alternate the variants; every comparison is a ratio inside a round, reported as
+#      median [min–max] over the rounds.
 #   2. A scanner storm: 2 × ≥ 100,000 random unmatched URLs; series count and memory before and after.
-#   3. BenchmarkDotNet micro-benchmarks (bench/Micro): the per-request metrics cost, prometheus-net's MeterAdapter for
-#      contrast, and rendering /metrics at 1,000 / 10,000 / 100,000 series.
-#   4. The other features' benchmarks (bench/Realtime, bench/Email) when they exist.
-# Full run ≈ 7 minutes on 2 cores (5 rounds of 6 s); --quick ≈ 3 minutes (2 rounds of 3 s, short BenchmarkDotNet jobs).
-# Everything listens on 127.0.0.1 only. Output: the terminal, and bench/out/<UTC time>/ (raw wrk outputs, logs, results.md).
+#   3. BenchmarkDotNet micro-benchmarks (bench/Micro): the per-request metrics cost, alone and from 2 threads at once,
+#      prometheus-net's MeterAdapter for contrast, and rendering /metrics at 1,000 / 10,000 / 100,000 series.
+#   4. The real path (bench/RealPath/run.sh): the users API on one PostgreSQL beside NestJS + TypeORM and raw Npgsql.
+#   5. The other features' benchmarks (bench/Realtime, bench/Email) when they exist.
+# Installs what it needs (wrk, postgresql as Debian packages when root; the peers' node modules with npm ci).
+# Full run ≈ 25 minutes on 2 quiet cores (8 rounds of 5 s; BENCH_ROUNDS / BENCH_DURATION change them); --quick ≈ 8.
+# Load tests run with RateLimit__Enabled=false. Everything listens on 127.0.0.1 only.
+# Output: the terminal, and bench/out/<UTC time>/ (raw wrk outputs, logs, results.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -20,7 +25,7 @@ for arg in "$@"; do
     *) echo "usage: bench/run.sh [--quick]" >&2; exit 2 ;;
   esac
 done
-if ((QUICK)); then ROUNDS=2 DURATION=3 WARMUP=2; else ROUNDS=5 DURATION=6 WARMUP=4; fi
+if ((QUICK)); then ROUNDS=${BENCH_ROUNDS:-2} DURATION=3 WARMUP=2; else ROUNDS=${BENCH_ROUNDS:-8} DURATION=${BENCH_DURATION:-5} WARMUP=3; fi
 CONNECTIONS=32
 SCANNER_BATCH=100000
 
@@ -81,23 +86,29 @@ dotnet build bench/peers/bare-kestrel/BareKestrel.csproj -c Release -nologo -v q
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 wait_ready() { # name url
-  for _ in $(seq 1 150); do
+  for _ in $(seq 1 600); do # up to 2 minutes: several servers start at once on 2 cores
     curl -sf -o /dev/null "$2" && return 0
     sleep 0.2
   done
   say "$1 did not answer on $2; its log:"; tail -n 30 "$OUT/$1.log" >&2; exit 1
 }
 
-start_api() { # name port metrics-enabled
+start_api() { # name port metrics-enabled pinned(1|0)
+  local cpu=(); (($4)) && cpu=("${SERVER_CPU[@]}")
   # From the build folder, so the app reads its own appsettings.json (log levels) as a deployed app does.
-  (cd src/Api/bin/Release/net10.0 && exec "${SERVER_CPU[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
-    --Metrics:Enabled="$3" --ConnectionStrings:Sqlite="Data Source=$TMP/$1.db") > "$OUT/$1.log" 2>&1 &
+  (cd src/Api/bin/Release/net10.0 && RateLimit__Enabled=false exec "${cpu[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
+    --Metrics:Enabled="$3" --ConnectionStrings:Sqlite="Data Source=$TMP/$1.db" --Email:PickupDirectory="$TMP/$1-mail") > "$OUT/$1.log" 2>&1 &
   PIDS+=($!)
 }
 
 say "starting the servers"
-API_ON_PORT=$(free_port); start_api api-on "$API_ON_PORT" true
-API_OFF_PORT=$(free_port); start_api api-off "$API_OFF_PORT" false
+# Two identical servers with metrics off (off and offb): how far they disagree is the noise every other ratio carries.
+# The u-* servers are not pinned (nor is their wrk): the cost of metrics when the server and wrk share both cores.
+declare -A API_URL
+for spec in "api-on true 1" "api-off false 1" "api-offb false 1" "u-on true 0" "u-off false 0" "u-offb false 0"; do
+  read -r name metrics pinned <<< "$spec"
+  port=$(free_port); start_api "$name" "$port" "$metrics" "$pinned"; API_URL[$name]=http://127.0.0.1:$port
+done
 BARE_PORT=$(free_port)
 (cd bench/peers/bare-kestrel/bin/Release/net10.0 && exec "${SERVER_CPU[@]}" dotnet BareKestrel.dll --urls "http://127.0.0.1:$BARE_PORT") > "$OUT/bare.log" 2>&1 &
 PIDS+=($!)
@@ -105,29 +116,31 @@ NEST_PORT=$(free_port)
 (cd bench/peers/nestjs && NODE_ENV=production exec "${SERVER_CPU[@]}" node dist/main.js --port="$NEST_PORT") > "$OUT/nest.log" 2>&1 &
 PIDS+=($!)
 
-API_ON=http://127.0.0.1:$API_ON_PORT API_OFF=http://127.0.0.1:$API_OFF_PORT
+API_ON=${API_URL[api-on]}
 BARE=http://127.0.0.1:$BARE_PORT NEST=http://127.0.0.1:$NEST_PORT
-wait_ready api-on "$API_ON/"; wait_ready api-off "$API_OFF/"; wait_ready bare "$BARE/"; wait_ready nest "$NEST/"
+for name in "${!API_URL[@]}"; do wait_ready "$name" "${API_URL[$name]}/"; done
+wait_ready bare "$BARE/"; wait_ready nest "$NEST/"
 
 create_user() { # base-url -> id
   curl -sf -X POST "$1/api/users" -H 'Content-Type: application/json' -d '{"name":"Bench","email":"bench@example.com"}' |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'
 }
-ON_ID=$(create_user "$API_ON") OFF_ID=$(create_user "$API_OFF")
 
-VARIANTS=(
-  "api-on-root $API_ON/"
-  "api-off-root $API_OFF/"
-  "nest-root $NEST/"
-  "bare-root $BARE/"
-  "api-on-user $API_ON/api/users/$ON_ID"
-  "api-off-user $API_OFF/api/users/$OFF_ID"
-)
+# name url pinned(1: wrk on core 1, server on core 0 | 0: nobody pinned)
+VARIANTS=("nest-root $NEST/ 1" "bare-root $BARE/ 1")
+for name in api-on api-off api-offb u-on u-off u-offb; do
+  pinned=1; [[ $name == u-* ]] && pinned=0
+  VARIANTS+=("$name-root ${API_URL[$name]}/ $pinned" "$name-user ${API_URL[$name]}/api/users/$(create_user "${API_URL[$name]}") $pinned")
+done
+wrk_for() { # pinned -> the wrk command prefix
+  if (($1)); then echo "${CLIENT_CPU[@]}"; fi
+}
 
 say "warming up every variant for ${WARMUP} s"
 for variant in "${VARIANTS[@]}"; do
-  read -r _ url <<< "$variant"
-  "${CLIENT_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "$url" > /dev/null
+  read -r _ url pinned <<< "$variant"
+  # shellcheck disable=SC2046 # the prefix is empty or "taskset -c 1"
+  $(wrk_for "$pinned") wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "$url" > /dev/null
 done
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -137,9 +150,10 @@ for round in $(seq 1 "$ROUNDS"); do
     order=(); for ((i = ${#VARIANTS[@]} - 1; i >= 0; i--)); do order+=("${VARIANTS[i]}"); done
   fi
   for variant in "${order[@]}"; do
-    read -r name url <<< "$variant"
+    read -r name url pinned <<< "$variant"
     say "round $round/$ROUNDS: $name"
-    "${CLIENT_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url" > "$OUT/raw/r$round-$name.txt"
+    # shellcheck disable=SC2046
+    $(wrk_for "$pinned") wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url" > "$OUT/raw/r$round-$name.txt"
   done
 done
 
@@ -198,6 +212,12 @@ dotnet bench/Micro/bin/Release/net10.0/Api.Benchmarks.dll "${micro_args[@]}" > "
   sed -n '/^| Type /,/^$/p' "$OUT/micro.log"
 } > "$OUT/micro.md"
 
+# --- The real path: the users API on PostgreSQL beside NestJS + TypeORM and raw Npgsql ----------------------------------
+say "the real path on PostgreSQL (bench/RealPath/run.sh)"
+realpath_args=("$OUT/realpath"); ((QUICK)) && realpath_args=(--quick "$OUT/realpath")
+bench/RealPath/run.sh "${realpath_args[@]}" > "$OUT/realpath.md" 2> "$OUT/realpath.log" ||
+  { tail -n 30 "$OUT/realpath.log"; say "bench/RealPath/run.sh failed (see $OUT/realpath.log)"; exit 1; }
+
 # --- The other features' benchmarks, when they have landed --------------------------------------------------------------
 : > "$OUT/features.md"
 # Each feature's bench/<Feature>/run.sh prints its own table. In quick mode it gets --quick if it takes that flag, or the
@@ -224,6 +244,10 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.tx
   sed 's/^/    /' "$OUT/machine.txt"
   echo
   python3 bench/lib/report.py "$OUT/raw"
+  echo
+  echo "### The real path on PostgreSQL (bench/RealPath/run.sh, not pinned)"
+  echo
+  cat "$OUT/realpath.md"
   echo
   cat "$OUT/storm.md" "$OUT/micro.md" "$OUT/features.md"
 } > "$OUT/results.md"

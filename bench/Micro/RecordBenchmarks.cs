@@ -116,3 +116,57 @@ public class PrometheusNetMeterAdapterBenchmarks
         _duration.Record(Stopwatch.GetElapsedTime(_start).TotalSeconds, methodTag, routeTag, statusTag);
     }
 }
+
+/// <summary>
+/// Contention: what one record costs a thread while another thread records at the same time, on the same series (the
+/// case of a busy endpoint served on two cores) and, as the control, on another series. Each benchmark reports the
+/// time of <see cref="PerThread"/> records on one thread divided by their number, so with no contention all three
+/// read the same; the same-series case above the other-series case is what sharing a series costs.
+/// </summary>
+[MemoryDiagnoser]
+public class ConcurrentRecordBenchmarks
+{
+    private const int PerThread = 200_000;
+
+    private InProcessApi _api = null!;
+    private HttpMetrics _metrics = null!;
+    private long _start;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _api = InProcessApi.StartAsync().GetAwaiter().GetResult();
+        _metrics = _api.Metrics;
+        _start = Stopwatch.GetTimestamp();
+        RecordMany("/api/users/{id:guid}");
+        RecordMany("/api/users");
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _api.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = PerThread, Description = "HttpMetrics.Record, 1 thread")]
+    public void OneThread() => RecordMany("/api/users/{id:guid}");
+
+    [Benchmark(OperationsPerInvoke = PerThread, Description = "HttpMetrics.Record, 2 threads, same series")]
+    public void TwoThreadsSameSeries() => OnTwoThreads("/api/users/{id:guid}", "/api/users/{id:guid}");
+
+    [Benchmark(OperationsPerInvoke = PerThread, Description = "HttpMetrics.Record, 2 threads, other series")]
+    public void TwoThreadsOtherSeries() => OnTwoThreads("/api/users/{id:guid}", "/api/users");
+
+    private void OnTwoThreads(string route, string otherRoute)
+    {
+        var other = new Thread(() => RecordMany(otherRoute));
+        other.Start();
+        RecordMany(route);
+        other.Join();
+    }
+
+    private void RecordMany(string route)
+    {
+        for (var i = 0; i < PerThread; i++)
+        {
+            _metrics.Record("GET", route, 200, _start);
+        }
+    }
+}

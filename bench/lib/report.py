@@ -59,14 +59,19 @@ def cost(a, b):
 
 
 rounds = max(len(v) for v in results.values())
-print(f"### Metrics on vs off ({rounds} rounds; median [min–max])\n")
-print("| endpoint | req/s metrics off | req/s metrics on | throughput on/off | cost | p99 ms off | p99 ms on | p99 on/off |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-for endpoint, on, off in [("GET /", "api-on-root", "api-off-root"), ("GET /api/users/{id}", "api-on-user", "api-off-user")]:
-    if on in results and off in results:
-        print(f"| `{endpoint}` | {rps(off)} | {rps(on)} | {ratio(on, off)} | {cost(on, off)} | {p99(off)} | {p99(on)} | {ratio(on, off, 1)} |")
+print(f"### Metrics on vs off, and two identical servers ({rounds} rounds; median [min–max])\n")
+print("A/A is two identical servers with metrics off: the noise every other ratio here carries.\n")
+print("| placement | endpoint | req/s metrics off | req/s metrics on | throughput on/off | cost | A/A off/off | p99 ms off | p99 ms on | p99 on/off |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for placement, prefix in [("pinned: server core 0, wrk core 1", "api-"), ("not pinned: both share 2 cores", "u-")]:
+    for endpoint, suffix in [("GET /", "root"), ("GET /api/users/{id}", "user")]:
+        on, off, offb = f"{prefix}on-{suffix}", f"{prefix}off-{suffix}", f"{prefix}offb-{suffix}"
+        if on in results and off in results:
+            aa = ratio(offb, off) if offb in results else "n/a"
+            print(f"| {placement} | `{endpoint}` | {rps(off)} | {rps(on)} | {ratio(on, off)} | {cost(on, off)} | {aa} | "
+                  f"{p99(off)} | {p99(on)} | {ratio(on, off, 1)} |")
 
-print(f"\n### GET / side by side with the seed's stack ({rounds} rounds; median [min–max])\n")
+print(f"\n### GET / side by side with the seed's stack, pinned ({rounds} rounds; median [min–max])\n")
 print("| server | req/s | p99 ms | throughput vs NestJS | throughput vs bare Kestrel |")
 print("| --- | ---: | ---: | ---: | ---: |")
 for name, variant in [("bare Kestrel (ceiling)", "bare-root"), (".NET API, metrics on", "api-on-root"),

@@ -20,16 +20,18 @@ public static class DataExtensions
     public static IHostApplicationBuilder AddData(this IHostApplicationBuilder builder)
     {
         var postgres = builder.Configuration.GetConnectionString(PostgresConnectionName);
+        // Pooled contexts: a request leases a reset context instead of building one (and its services) from scratch.
         if (!string.IsNullOrWhiteSpace(postgres))
         {
-            builder.Services.AddDbContext<AppDbContext>(options => options.UseNpgsql(postgres));
+            var connectionString = WithPostgresDefaults(postgres);
+            builder.Services.AddDbContextPool<AppDbContext>(options => options.UseNpgsql(connectionString));
         }
         else
         {
             var sqlite = SqliteUnderContentRoot(
                 builder.Configuration.GetConnectionString(SqliteConnectionName) ?? "Data Source=data/app.db",
                 builder.Environment.ContentRootPath);
-            builder.Services.AddDbContext<AppDbContext>(options => options.UseSqlite(sqlite));
+            builder.Services.AddDbContextPool<AppDbContext>(options => options.UseSqlite(sqlite).AddInterceptors(SqliteConnectionSettings.Instance));
         }
 
         builder.Services.AddHealthChecks().AddDbContextCheck<AppDbContext>("database", tags: [ObservabilityExtensions.ReadyTag]);
@@ -40,8 +42,24 @@ public static class DataExtensions
     public static async Task MigrateDatabaseAsync(this IHost app)
     {
         await using var scope = app.Services.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<AppDbContext>().Database.MigrateAsync();
+        var database = scope.ServiceProvider.GetRequiredService<AppDbContext>().Database;
+        await database.MigrateAsync();
+        if (database.IsSqlite())
+        {
+            // Persistent in the file: from now on readers and the one writer no longer block each other.
+            await database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;");
+        }
     }
+
+    /// <summary>
+    /// Npgsql settings for a service that keeps no session state (no SET, temporary tables, LISTEN or advisory locks):
+    /// <c>No Reset On Close</c> skips the <c>DISCARD ALL</c> that otherwise runs on every pooled connection's next use,
+    /// and <c>Max Auto Prepare</c> lets Npgsql prepare the statements each connection repeats, so PostgreSQL parses and
+    /// plans them once per connection instead of once per request. Keys set in the connection string win: later keys
+    /// override earlier ones.
+    /// </summary>
+    internal static string WithPostgresDefaults(string connectionString) =>
+        $"No Reset On Close=true;Max Auto Prepare=50;Auto Prepare Min Usages=2;{connectionString}";
 
     /// <summary>A relative database file is placed under the content root (not the working directory), its folder created.</summary>
     private static string SqliteUnderContentRoot(string connectionString, string contentRoot)

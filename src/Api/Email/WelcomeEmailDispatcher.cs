@@ -84,22 +84,21 @@ internal sealed partial class WelcomeEmailDispatcher(
         // Counted before the claim, so that while the job storage is down the gauge still shows the backlog growing.
         metrics.SetOutboxPending(EmailExtensions.Queue, await outbox.LongCountAsync(cancellationToken));
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var candidates = await outbox.Where(p => p.ClaimedUntil < now)
-            .OrderBy(p => p.UserId)
-            .Select(p => p.UserId)
-            .Take(batchSize)
-            .ToListAsync(cancellationToken);
-        if (candidates.Count == 0)
+        // One statement claims the due rows and returns them (PostgreSQL and SQLite both have UPDATE ... RETURNING),
+        // instead of a select, an update and a read-back. The outer WHERE re-checks claimed_until, so of two instances
+        // racing for a row only one wins it: the loser's update re-reads the row after the winner commits and skips it.
+        var claim = Guid.CreateVersion7();
+        var until = now + (long)ClaimLease.TotalMilliseconds;
+        var claimed = await outbox.FromSql($"""
+            UPDATE welcome_email_outbox SET claim_token = {claim}, claimed_until = {until}
+            WHERE user_id IN (SELECT user_id FROM welcome_email_outbox WHERE claimed_until < {now} ORDER BY user_id LIMIT {batchSize})
+              AND claimed_until < {now}
+            RETURNING user_id, name, email, claimed_until, claim_token
+            """).AsNoTracking().ToListAsync(cancellationToken);
+        if (claimed.Count == 0)
         {
             return 0;
         }
-
-        // The claim re-checks ClaimedUntil in its own WHERE, so of two instances racing for a row only one wins it.
-        var claim = Guid.CreateVersion7();
-        var until = now + (long)ClaimLease.TotalMilliseconds;
-        await outbox.Where(p => candidates.Contains(p.UserId) && p.ClaimedUntil < now)
-            .ExecuteUpdateAsync(rows => rows.SetProperty(p => p.ClaimToken, claim).SetProperty(p => p.ClaimedUntil, until), cancellationToken);
-        var claimed = await outbox.AsNoTracking().Where(p => p.ClaimToken == claim).ToListAsync(cancellationToken);
 
         var enqueued = new List<Guid>(claimed.Count);
         try

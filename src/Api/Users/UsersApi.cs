@@ -13,6 +13,7 @@ public static class UsersApi
     {
         // Source-generated validation of the DataAnnotations on request types and parameters (.NET 10).
         builder.Services.AddValidation();
+        builder.Services.AddSingleton<UserQueries>();
         return builder;
     }
 
@@ -37,6 +38,7 @@ public static class UsersApi
     internal static async Task<Results<Created<UserResponse>, ProblemHttpResult>> CreateAsync(
         CreateUserRequest request,
         AppDbContext db,
+        UserQueries queries,
         IEnumerable<IUserCreationStep> creationSteps,
         IEnumerable<IUserCreatedListener> listeners,
         ILogger<User> logger,
@@ -50,7 +52,7 @@ public static class UsersApi
             CreatedAt = DateTimeOffset.UtcNow,
         };
 
-        if (await db.Users.AnyAsync(u => u.Email == user.Email, cancellationToken))
+        if (await queries.EmailExists(db, user.Email, cancellationToken))
         {
             return EmailTaken(user.Email);
         }
@@ -81,7 +83,7 @@ public static class UsersApi
         {
             // Most likely a concurrent request for the same address won the race to the unique index.
             db.ChangeTracker.Clear();
-            if (await db.Users.AsNoTracking().AnyAsync(u => u.Email == user.Email, CancellationToken.None))
+            if (await queries.EmailExists(db, user.Email, CancellationToken.None))
             {
                 return EmailTaken(user.Email);
             }
@@ -105,9 +107,9 @@ public static class UsersApi
     }
 
     internal static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> GetAsync(
-        Guid id, AppDbContext db, CancellationToken cancellationToken)
+        Guid id, AppDbContext db, UserQueries queries, CancellationToken cancellationToken)
     {
-        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == id, cancellationToken);
+        var user = await queries.UserById(db, id, cancellationToken);
         return user is null
             ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "User not found", detail: $"No user has id {id}.")
             : TypedResults.Ok(UserResponse.From(user));
@@ -115,17 +117,18 @@ public static class UsersApi
 
     internal static async Task<Ok<PageResponse<UserResponse>>> ListAsync(
         AppDbContext db,
+        UserQueries queries,
         CancellationToken cancellationToken,
         [Range(1, 1_000_000)] int page = 1,
         [Range(1, MaxPageSize)] int pageSize = 20)
     {
-        var total = await db.Users.CountAsync(cancellationToken);
-        var items = await db.Users.AsNoTracking()
-            .OrderBy(u => u.Id)
-            .Skip((page - 1) * pageSize)
-            .Take(pageSize)
-            .Select(u => new UserResponse(u.Id, u.Name, u.Email, u.CreatedAt))
-            .ToListAsync(cancellationToken);
+        var total = await queries.UserCount(db, cancellationToken);
+        var items = new List<UserResponse>(pageSize);
+        await foreach (var item in queries.UsersPage(db, (page - 1) * pageSize, pageSize).WithCancellation(cancellationToken))
+        {
+            items.Add(item);
+        }
+
         return TypedResults.Ok(new PageResponse<UserResponse>(items, page, pageSize, total));
     }
 

@@ -1,0 +1,28 @@
+using Api.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Api.Users;
+
+/// <summary>
+/// The users API's queries, compiled once: a request skips EF Core's query cache lookup (hashing the expression tree)
+/// and goes straight to its SQL. One instance per app (a singleton), not static fields: a compiled query keeps the
+/// executor of the first database provider it ran on, and a test process hosts apps on SQLite and PostgreSQL at once.
+/// </summary>
+internal sealed class UserQueries
+{
+    public readonly Func<AppDbContext, Guid, CancellationToken, Task<User?>> UserById =
+        EF.CompileAsyncQuery((AppDbContext db, Guid id, CancellationToken _) => db.Users.AsNoTracking().FirstOrDefault(u => u.Id == id));
+
+    public readonly Func<AppDbContext, string, CancellationToken, Task<bool>> EmailExists =
+        EF.CompileAsyncQuery((AppDbContext db, string email, CancellationToken _) => db.Users.Any(u => u.Email == email));
+
+    public readonly Func<AppDbContext, CancellationToken, Task<int>> UserCount =
+        EF.CompileAsyncQuery((AppDbContext db, CancellationToken _) => db.Users.Count());
+
+    public readonly Func<AppDbContext, int, int, IAsyncEnumerable<UserResponse>> UsersPage =
+        EF.CompileAsyncQuery((AppDbContext db, int skip, int take) => db.Users.AsNoTracking()
+            .OrderBy(u => u.Id)
+            .Skip(skip)
+            .Take(take)
+            .Select(u => new UserResponse(u.Id, u.Name, u.Email, u.CreatedAt)));
+}
