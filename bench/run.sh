@@ -90,7 +90,7 @@ wait_ready() { # name url
 
 start_api() { # name port metrics-enabled
   # From the build folder, so the app reads its own appsettings.json (log levels) as a deployed app does.
-  (cd src/Api/bin/Release/net10.0 && exec "${SERVER_CPU[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
+  (cd src/Api/bin/Release/net10.0 && RateLimit__Enabled=false exec "${SERVER_CPU[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
     --Metrics:Enabled="$3" --ConnectionStrings:Sqlite="Data Source=$TMP/$1.db") > "$OUT/$1.log" 2>&1 &
   PIDS+=($!)
 }
