@@ -68,9 +68,9 @@ internal static class DashboardSignIn
         endpoints.MapPost(path, SignInAsync).ExcludeFromDescription();
         return endpoints;
 
-        async Task<IResult> SignInAsync(HttpContext context, IAntiforgery antiforgery, DashboardKey key, [FromForm(Name = "key")] string? presentedKey, [FromForm] string? returnUrl)
+        async Task<IResult> SignInAsync(HttpContext context, IAntiforgery antiforgery, DashboardKey dashboardKey, [FromForm(Name = "key")] string? presentedKey, [FromForm] string? returnUrl)
         {
-            if (!key.Matches(presentedKey))
+            if (!dashboardKey.Matches(presentedKey))
             {
                 return Form(context, antiforgery, dashboardPath, returnUrl, "That key does not open the dashboard.", StatusCodes.Status401Unauthorized);
             }

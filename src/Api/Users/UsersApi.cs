@@ -28,6 +28,7 @@ public static class UsersApi
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/users/{id:guid}", GetAsync)
             .ProducesProblem(StatusCodes.Status404NotFound);
