@@ -30,7 +30,7 @@ for limit in 65536 $(((MB + 8) * 1024 * 1024)); do
   before=$(rss_mb "$PID" VmRSS)
   for _ in $(seq 1 "$PARALLEL"); do
     curl -s -o /dev/null -w '%{http_code}\n' -H 'Expect:' -H 'Content-Type: application/json' --data-binary @"$TMP/body.json" \
-      "http://127.0.0.1:$port/api/users" >> "$TMP/$limit.codes" 2> /dev/null || echo "reset" >> "$TMP/$limit.codes" &
+      "http://127.0.0.1:$port/api/users" >> "$TMP/$limit.codes" 2> /dev/null &
   done
   wait $(jobs -p | grep -v "^$PID$") 2> /dev/null || true
   peak=$(rss_mb "$PID" VmHWM)

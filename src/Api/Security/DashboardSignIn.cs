@@ -65,7 +65,7 @@ internal static class DashboardSignIn
         endpoints.MapGet(path, (HttpContext context, IAntiforgery antiforgery, string? returnUrl) =>
                 Form(context, antiforgery, dashboardPath, returnUrl, error: null, StatusCodes.Status200OK))
             .ExcludeFromDescription();
-        endpoints.MapPost(path, SignInAsync).ExcludeFromDescription();
+        endpoints.MapPost(path, SignInAsync).RequireRateLimiting(SecurityExtensions.SignInPolicy).ExcludeFromDescription();
         return endpoints;
 
         async Task<IResult> SignInAsync(HttpContext context, IAntiforgery antiforgery, DashboardKey dashboardKey, [FromForm(Name = "key")] string? presentedKey, [FromForm] string? returnUrl)

@@ -18,6 +18,11 @@ public static class SecurityExtensions
     /// <summary>The rate-limit policy of whatever sends mail to a caller-chosen address (sign-up).</summary>
     public const string SignUpPolicy = "sign-up";
 
+    /// <summary>The rate-limit policy of key guesses at the dashboard's sign-in form.</summary>
+    internal const string SignInPolicy = "sign-in";
+
+    private const int SignInsPerMinute = 10;
+
     public static IHostApplicationBuilder AddSecurity(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<ForwardedHeadersSettings>().BindConfiguration(ForwardedHeadersSettings.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -86,20 +91,23 @@ public static class SecurityExtensions
     {
         limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
         limiter.OnRejected = RejectAsync;
-        limiter.AddPolicy(SignUpPolicy, context =>
-        {
-            var options = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
-            // The client's address: the connection's, or the one trusted proxies forwarded (UseForwardedHeaders).
-            var client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-            return options.Enabled
-                ? RateLimitPartition.GetFixedWindowLimiter(client, _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = options.SignUpsPerMinute,
-                    Window = TimeSpan.FromMinutes(1),
-                    QueueLimit = 0,
-                })
-                : RateLimitPartition.GetNoLimiter(client);
-        });
+        limiter.AddPolicy(SignUpPolicy, context => PerClientPerMinute(context, options => options.SignUpsPerMinute));
+        limiter.AddPolicy(SignInPolicy, context => PerClientPerMinute(context, _ => SignInsPerMinute));
+    }
+
+    private static RateLimitPartition<string> PerClientPerMinute(HttpContext context, Func<RateLimitOptions, int> permits)
+    {
+        var options = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+        // The client's address: the connection's, or the one trusted proxies forwarded (UseForwardedHeaders).
+        var client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        return options.Enabled
+            ? RateLimitPartition.GetFixedWindowLimiter(client, _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = permits(options),
+                Window = TimeSpan.FromMinutes(1),
+                QueueLimit = 0,
+            })
+            : RateLimitPartition.GetNoLimiter(client);
     }
 
     private static async ValueTask RejectAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
@@ -114,7 +122,7 @@ public static class SecurityExtensions
             {
                 Status = StatusCodes.Status429TooManyRequests,
                 Title = "Too many requests",
-                Detail = $"Too many sign-ups from this address; try again in {retryAfter} seconds.",
+                Detail = $"Too many requests from this address; try again in {retryAfter} seconds.",
             },
         });
     }

@@ -105,6 +105,23 @@ public sealed class RateLimitTests
     }
 
     [Fact]
+    public async Task Guessing_the_dashboard_key_is_limited_too()
+    {
+        await using var app = StartApp(("Queue:Dashboard:ApiKey", "guess-me"));
+        using var client = new HttpClient { BaseAddress = app.BaseAddress };
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 11; i++)
+        {
+            using var response = await client.PostAsync("/hangfire/signin", new FormUrlEncodedContent([new("key", $"guess-{i}")]));
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.DoesNotContain(HttpStatusCode.TooManyRequests, statuses.Take(10));
+        Assert.Equal(HttpStatusCode.TooManyRequests, statuses[10]);
+    }
+
+    [Fact]
     public async Task Off_means_no_limit()
     {
         await using var app = new ApiFactory(new Dictionary<string, string?> { ["RateLimit:SignUpsPerMinute"] = "1" });
