@@ -67,8 +67,10 @@ public static class QueueExtensions
     public static IEndpointRouteBuilder MapQueue(this IEndpointRouteBuilder endpoints)
     {
         var path = endpoints.ServiceProvider.GetRequiredService<IOptions<QueueOptions>>().Value.Dashboard.Path;
-        // Hangfire's stats endpoint reads a form and throws on a GET: only its page script POSTs to it.
-        endpoints.MapMethods($"{path.TrimEnd('/')}/stats", [HttpMethods.Get], () => Results.StatusCode(StatusCodes.Status405MethodNotAllowed))
+        // Hangfire's stats endpoint reads a form and throws on anything but a POST (HEAD arrives here as a GET): only
+        // its page script calls it, with a POST.
+        endpoints.MapMethods($"{path.TrimEnd('/')}/stats", [HttpMethods.Get, HttpMethods.Put, HttpMethods.Patch, HttpMethods.Delete],
+                () => Results.StatusCode(StatusCodes.Status405MethodNotAllowed))
             .RequireAuthorization(DashboardSignIn.Policy).ExcludeFromDescription();
         endpoints.MapHangfireDashboard(path, new DashboardOptions
         {

@@ -109,7 +109,7 @@ public sealed class DashboardSecurityTests(DashboardSecurityTests.App app) : ICl
     [InlineData("/hangfire/jobs/failed?from=-5&count=abc")]
     public async Task No_dashboard_url_answers_500(string path)
     {
-        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Head, HttpMethod.Post })
+        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Head, HttpMethod.Post, HttpMethod.Put, HttpMethod.Delete })
         {
             using var response = await _client.SendAsync(Request(method, path, ("X-API-Key", Key)));
             Assert.True((int)response.StatusCode < 500, $"{method} {path} answered {(int)response.StatusCode}");
