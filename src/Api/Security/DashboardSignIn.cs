@@ -25,6 +25,9 @@ internal static class DashboardSignIn
     public const string Policy = "dashboard";
     public const string Scheme = "dashboard";
 
+    /// <summary>Which key a session was signed in with: changing the key ends every session.</summary>
+    internal const string KeyClaim = "dashboard-key";
+
     public static void AddDashboardSignIn(this IServiceCollection services, string dashboardPath)
     {
         services.AddSingleton<IAuthorizationHandler, DashboardAccessHandler>();
@@ -75,7 +78,7 @@ internal static class DashboardSignIn
                 return Form(context, antiforgery, dashboardPath, returnUrl, "That key does not open the dashboard.", StatusCodes.Status401Unauthorized);
             }
 
-            var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "dashboard")], Scheme);
+            var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "dashboard"), new Claim(KeyClaim, dashboardKey.Fingerprint)], Scheme);
             await context.SignInAsync(Scheme, new ClaimsPrincipal(identity));
             return Results.LocalRedirect(SafeReturnUrl(returnUrl, dashboardPath));
         }
@@ -147,6 +150,11 @@ internal sealed class DashboardKey(IOptions<QueueOptions> queue, IOptions<Metric
 
     public bool IsConfigured => _guard is not null;
 
+    /// <summary>A short hash of the key (never the key), kept in the encrypted session cookie.</summary>
+    public string Fingerprint { get; } = (queue.Value.Dashboard.ApiKey ?? metrics.Value.ApiKey) is { Length: > 0 } configured
+        ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(configured)))[..16]
+        : "";
+
     public bool Matches(string? presented) => _guard is not null && presented is not null && _guard.Matches(presented);
 
     public bool IsPresentedIn(IHeaderDictionary headers) => _guard is not null && _guard.IsAuthorized(headers);
@@ -169,7 +177,7 @@ internal sealed class DashboardAccessHandler(DashboardKey key, IOptions<QueueOpt
     }
 
     internal bool Allows(ClaimsPrincipal user, HttpContext http) =>
-        user.Identity?.IsAuthenticated == true
+        (user.Identity?.IsAuthenticated == true && key.IsConfigured && user.HasClaim(DashboardSignIn.KeyClaim, key.Fingerprint))
         || key.IsPresentedIn(http.Request.Headers)
         || (_openToLocalRequests && http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote));
 }
