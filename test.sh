@@ -17,6 +17,7 @@ declare -A NEEDS=(
   ["prometheus-postgres-exporter"]="prometheus-postgres-exporter"
   ["prometheus-redis-exporter"]="prometheus-redis-exporter"
   ["docker-compose"]="docker-compose"
+  ["chromium"]="chromium"
 )
 
 missing=()

@@ -6,11 +6,13 @@ using Api.Errors;
 using Api.Observability;
 using Api.Queue;
 using Api.Realtime;
+using Api.Security;
 using Api.Users;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddErrorHandling();
+builder.AddSecurity();
 builder.AddObservability();
 builder.AddData();
 builder.AddUsers();
@@ -23,6 +25,7 @@ var app = builder.Build();
 
 app.UseErrorHandling();
 app.UseHttpMetrics();
+app.UseSecurity();
 
 app.MapObservability();
 app.MapRoot();

@@ -30,7 +30,7 @@ internal sealed class WelcomeEmailJob(EmailSender sender, ILogger<WelcomeEmailJo
                 Text = $"Hello {email.Name},\n\nyour account ({email.Email}) has been created. Welcome aboard!\n",
             },
         };
-        message.To.Add(new MailboxAddress(email.Name, email.Email));
+        message.To.Add(DeliverableAddress.Mailbox(email.Name, email.Email)); // a bad address fails the job at once, unretried
 
         try
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Api.Errors;
@@ -30,7 +31,7 @@ public static class ErrorHandlingExtensions
 /// Malformed JSON, a body of the wrong shape or an unparsable route value: the client's fault, so a 400 that says which
 /// parameter could not be read, instead of the 500 an unhandled exception would become.
 /// </summary>
-internal sealed class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -48,8 +49,37 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problems
             {
                 Status = badRequest.StatusCode,
                 Title = "The request could not be read",
-                Detail = badRequest.Message,
+                Detail = ClientMessage(badRequest),
             },
         });
     }
+
+    // The framework's messages name the handler's parameters with their C# types ('Failed to read parameter
+    // "CreateUserRequest request"'); the client is told about what it sent instead.
+    internal static string ClientMessage(BadHttpRequestException exception)
+    {
+        var message = exception.Message;
+        if (message.StartsWith("Failed to read parameter", StringComparison.Ordinal))
+        {
+            return exception.InnerException is JsonException { Path: { } path }
+                ? $"The request body is not valid JSON for this endpoint (at {path})."
+                : "The request body is not valid JSON for this endpoint.";
+        }
+
+        if (message.StartsWith("Required parameter", StringComparison.Ordinal) || message.StartsWith("Implicit body inferred", StringComparison.Ordinal))
+        {
+            return "A JSON request body is required.";
+        }
+
+        var binding = BindFailure().Match(message);
+        if (binding.Success)
+        {
+            return $"'{binding.Groups["value"].Value}' is not a valid value for '{binding.Groups["name"].Value}'.";
+        }
+
+        return message.Contains("parameter \"", StringComparison.Ordinal) ? "The request could not be read." : message;
+    }
+
+    [GeneratedRegex("""^Failed to bind parameter "[^"]* (?<name>[^" ]+)" from "(?<value>.*)"\.$""", RegexOptions.Singleline)]
+    private static partial Regex BindFailure();
 }

@@ -69,12 +69,9 @@ public static class ObservabilityExtensions
         var options = endpoints.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value;
 
         Action<IApplicationBuilder>? guard = string.IsNullOrEmpty(options.ApiKey) ? null : new ApiKeyGuard(options.ApiKey, "metrics").Apply;
-        var scrape = endpoints.MapPrometheusScrapingEndpoint(options.Path, meterProvider: null, configureBranchedPipeline: guard, optionsName: null)
+        // With Metrics:Port set, which port serves the scrape is decided by the connection (Security/EdgeMiddleware.cs).
+        endpoints.MapPrometheusScrapingEndpoint(options.Path, meterProvider: null, configureBranchedPipeline: guard, optionsName: null)
             .DisableHttpMetrics();
-        if (options.Port is int port)
-        {
-            scrape.RequireHost($"*:{port}");
-        }
 
         // Liveness runs no check: a process that answers is alive. Readiness runs the checks features tag "ready".
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

@@ -1,5 +1,6 @@
 using Api.Data;
 using Api.Observability;
+using Api.Security;
 using Hangfire;
 using Hangfire.Common;
 using Hangfire.InMemory;
@@ -62,16 +63,22 @@ public static class QueueExtensions
     public static IServiceCollection AddJobQueue(this IServiceCollection services, string name) =>
         services.AddSingleton(new JobQueueName(name));
 
-    /// <summary>The Hangfire dashboard: local requests, or requests carrying the dashboard (or metrics) key.</summary>
+    /// <summary>The Hangfire dashboard, behind the dashboard policy (key, signed-in browser; see Security/DashboardSignIn.cs).</summary>
     public static IEndpointRouteBuilder MapQueue(this IEndpointRouteBuilder endpoints)
     {
-        var queue = endpoints.ServiceProvider.GetRequiredService<IOptions<QueueOptions>>().Value;
-        var metrics = endpoints.ServiceProvider.GetRequiredService<IOptions<MetricsOptions>>().Value;
-        endpoints.MapHangfireDashboard(queue.Dashboard.Path, new DashboardOptions
+        var path = endpoints.ServiceProvider.GetRequiredService<IOptions<QueueOptions>>().Value.Dashboard.Path;
+        // Hangfire's stats endpoint reads a form and throws on anything but a POST (HEAD arrives here as a GET): only
+        // its page script calls it, with a POST.
+        endpoints.MapMethods($"{path.TrimEnd('/')}/stats", [HttpMethods.Get, HttpMethods.Put, HttpMethods.Patch, HttpMethods.Delete],
+                () => Results.StatusCode(StatusCodes.Status405MethodNotAllowed))
+            .RequireAuthorization(DashboardSignIn.Policy).ExcludeFromDescription();
+        endpoints.MapHangfireDashboard(path, new DashboardOptions
         {
-            Authorization = [new DashboardAccess(queue.Dashboard.ApiKey ?? metrics.ApiKey)],
+            // Access is the endpoint's authorization policy; Hangfire's own filter (local requests only) would judge by address.
+            Authorization = [],
             DisplayStorageConnectionString = false,
-        });
+        }).RequireAuthorization(DashboardSignIn.Policy);
+        endpoints.MapDashboardSignIn(path);
         return endpoints;
     }
 

@@ -59,9 +59,16 @@ public sealed class QueueOptions
         public string Path { get; set; } = "/hangfire";
 
         /// <summary>
-        /// Lets non-local requests in with <c>Authorization: Bearer KEY</c> or <c>X-API-Key: KEY</c>; when unset, the
-        /// metrics key (<c>Metrics:ApiKey</c>) does. With neither, only local requests see the dashboard.
+        /// Opens the dashboard to <c>Authorization: Bearer KEY</c>, <c>X-API-Key: KEY</c> or a browser signed in with the
+        /// key at <c>{Path}/signin</c>; when unset, the metrics key (<c>Metrics:ApiKey</c>) does. With neither, the
+        /// dashboard is closed (see Security/DashboardSignIn.cs).
         /// </summary>
         public string? ApiKey { get; set; }
+
+        /// <summary>
+        /// Development only: lets loopback connections in without the key. Never behind a proxy on the same host, where
+        /// every request is a loopback connection; start-up refuses it outside the Development environment.
+        /// </summary>
+        public bool AllowLocalRequestsWithoutKey { get; set; }
     }
 }

@@ -36,7 +36,7 @@ internal sealed class ApiKeyGuard(string apiKey, string realm)
         return StringValues.IsNullOrEmpty(apiKey) ? null : apiKey.ToString();
     }
 
-    private bool Matches(string? presented)
+    internal bool Matches(string? presented)
     {
         if (presented is null)
         {

@@ -6,8 +6,8 @@ namespace Api.Users;
 // the client sent (the keys of "errors" are converted by the JSON options, see Errors/ErrorHandlingExtensions.cs).
 // The validation source generator reads [Display] from the constructor parameter, the rules from the property.
 public sealed record CreateUserRequest(
-    [property: Required, StringLength(User.NameMaxLength, MinimumLength = 1)] [Display(Name = "name")] string Name,
-    [property: Required, EmailAddress, StringLength(User.EmailMaxLength)] [Display(Name = "email")] string Email);
+    [property: Required, StringLength(User.NameMaxLength, MinimumLength = 1), PrintableText] [Display(Name = "name")] string Name,
+    [property: Required, StringLength(User.EmailMaxLength), PrintableText, DeliverableEmail] [Display(Name = "email")] string Email);
 
 public sealed record UserResponse(Guid Id, string Name, string Email, DateTimeOffset CreatedAt)
 {

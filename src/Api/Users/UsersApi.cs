@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Api.Data;
+using Api.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -24,9 +25,11 @@ public static class UsersApi
         var api = endpoints.MapGroup("/api").WithTags("Users");
         // The problem responses are declared for the OpenAPI document; the typed results declare the successes.
         api.MapPost("/users", CreateAsync)
+            .RequireRateLimiting(SecurityExtensions.SignUpPolicy) // each sign-up mails a caller-chosen address
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/users/{id:guid}", GetAsync)
             .ProducesProblem(StatusCodes.Status404NotFound);

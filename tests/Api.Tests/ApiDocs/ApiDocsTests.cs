@@ -35,7 +35,7 @@ public sealed class ApiDocsTests(ApiDocsTests.App app) : IClassFixture<ApiDocsTe
         Assert.NotEmpty(mapped);
         Assert.All(mapped, path => Assert.True(paths.TryGetProperty(path, out _), $"{path} is in the document"));
 
-        Assert.Equal(["201", "400", "409", "415", "503"], Responses(paths, "/api/users", "post"));
+        Assert.Equal(["201", "400", "409", "415", "429", "503"], Responses(paths, "/api/users", "post"));
         Assert.Equal(["200", "404"], Responses(paths, "/api/users/{id}", "get"));
         Assert.Equal(["200", "400"], Responses(paths, "/api/users", "get"));
         Assert.True(paths.GetProperty("/api/users").GetProperty("post").GetProperty("responses").GetProperty("409")

@@ -13,6 +13,7 @@ namespace Api.Tests.Email;
 public sealed class EmailQueueFixture : IAsyncLifetime
 {
     public const int Workers = 2;
+    public const string DashboardKey = "dashboard-key";
 
     public SmtpSink Smtp { get; private set; } = null!;
     public LoggingApiFactory App { get; private set; } = null!;
@@ -30,6 +31,7 @@ public sealed class EmailQueueFixture : IAsyncLifetime
             ["Queue:Retry:Attempts"] = "20",
             ["Queue:Retry:DelaySeconds"] = "1",
             ["Queue:SchedulePollingSeconds"] = "1",
+            ["Queue:Dashboard:ApiKey"] = DashboardKey,
         });
         Client = new HttpClient { BaseAddress = App.BaseAddress };
     }

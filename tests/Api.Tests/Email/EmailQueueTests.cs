@@ -167,9 +167,10 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
     }
 
     [Fact]
-    public async Task The_dashboard_answers_local_requests()
+    public async Task The_dashboard_answers_requests_with_its_key()
     {
-        var response = await _client.GetAsync("/hangfire");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/hangfire") { Headers = { { "X-API-Key", EmailQueueFixture.DashboardKey } } };
+        var response = await _client.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("Hangfire", await response.Content.ReadAsStringAsync());
     }

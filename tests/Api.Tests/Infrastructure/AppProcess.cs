@@ -24,7 +24,8 @@ public sealed class AppProcess : IAsyncDisposable
     {
         var address = new Uri($"http://127.0.0.1:{port ?? FreePort.Next()}/");
         var arguments = new List<string> { Path.Combine(AppContext.BaseDirectory, "Api.dll"), "--urls", address.ToString().TrimEnd('/'), "--contentRoot", contentRoot };
-        foreach (var (key, value) in settings)
+        // Fixtures sign up many users from one address; a test that wants the limit passes RateLimit:Enabled=true.
+        foreach (var (key, value) in settings.ContainsKey("RateLimit:Enabled") ? settings : settings.Append(new("RateLimit:Enabled", "false")))
         {
             arguments.Add($"--{key}={value}");
         }

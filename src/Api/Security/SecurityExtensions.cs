@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Net;
+using System.Threading.RateLimiting;
+using Api.Queue;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+
+namespace Api.Security;
+
+/// <summary>
+/// The service's edges: which proxies are believed, how large a body may be, how often a client may sign up, who may
+/// open the job dashboard, and the headers every response carries. See README, "Security".
+/// </summary>
+public static class SecurityExtensions
+{
+    /// <summary>The rate-limit policy of whatever sends mail to a caller-chosen address (sign-up).</summary>
+    public const string SignUpPolicy = "sign-up";
+
+    /// <summary>The rate-limit policy of key guesses at the dashboard's sign-in form.</summary>
+    internal const string SignInPolicy = "sign-in";
+
+    private const int SignInsPerMinute = 10;
+
+    public static IHostApplicationBuilder AddSecurity(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ForwardedHeadersSettings>().BindConfiguration(ForwardedHeadersSettings.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<RequestLimitsOptions>().BindConfiguration(RequestLimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var development = builder.Environment.IsDevelopment();
+        builder.Services.AddOptions<QueueOptions>().Validate(
+            queue => development || !queue.Dashboard.AllowLocalRequestsWithoutKey,
+            "Queue:Dashboard:AllowLocalRequestsWithoutKey is for local development only (ASPNETCORE_ENVIRONMENT=Development): set a dashboard key instead.");
+
+        builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<RequestLimitsOptions>>((kestrel, limits) =>
+            kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes);
+        builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ForwardedHeadersSettings>>((forwarded, settings) =>
+        {
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // The defaults trust loopback, i.e. any proxy on this host: only the configured proxies are trusted.
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var proxy in settings.Value.KnownProxies)
+            {
+                forwarded.KnownProxies.Add(IPAddress.Parse(proxy));
+            }
+
+            foreach (var network in settings.Value.KnownNetworks)
+            {
+                forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+            }
+
+            // Walk the whole chain back to the first address no trusted proxy vouches for.
+            forwarded.ForwardLimit = null;
+        });
+
+        builder.Services.AddSingleton<DashboardKey>();
+        builder.Services.AddDashboardSignIn(builder.Configuration[$"{QueueOptions.Section}:Dashboard:Path"] ?? new QueueOptions().Dashboard.Path);
+        builder.Services.AddRateLimiter(AddSignUpPolicy);
+        return builder;
+    }
+
+    /// <summary>
+    /// The edge middleware, in order: the client's real address (from trusted proxies only), the headers, the metrics
+    /// port's door, then routing and what needs the endpoint (the body limit and the rate limits, so their answers are
+    /// counted under the route; the dashboard's sign-in).
+    /// It runs inside the HTTP metrics, so a 413 or a 429 is counted like any other answer.
+    /// </summary>
+    public static IApplicationBuilder UseSecurity(this IApplicationBuilder app)
+    {
+        if (app.ApplicationServices.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.Enabled)
+        {
+            app.UseForwardedHeaders();
+        }
+
+        return app
+            .UseMiddleware<SecurityHeadersMiddleware>()
+            .UseMiddleware<MetricsPortMiddleware>()
+            .UseMiddleware<HeadAsGetMiddleware>()
+            .UseRouting()
+            .UseMiddleware<RequestBodyLimitMiddleware>()
+            .UseRateLimiter()
+            .UseAuthentication()
+            .UseAuthorization()
+            .UseAntiforgery();
+    }
+
+    private static void AddSignUpPolicy(RateLimiterOptions limiter)
+    {
+        limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+        limiter.OnRejected = RejectAsync;
+        limiter.AddPolicy(SignUpPolicy, context => PerClientPerMinute(context, options => options.SignUpsPerMinute));
+        limiter.AddPolicy(SignInPolicy, context => PerClientPerMinute(context, _ => SignInsPerMinute));
+    }
+
+    private static RateLimitPartition<string> PerClientPerMinute(HttpContext context, Func<RateLimitOptions, int> permits)
+    {
+        var options = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+        // The client's address: the connection's, or the one trusted proxies forwarded (UseForwardedHeaders).
+        var client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        return options.Enabled
+            ? RateLimitPartition.GetFixedWindowLimiter(client, _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = permits(options),
+                Window = TimeSpan.FromMinutes(1),
+                QueueLimit = 0,
+            })
+            : RateLimitPartition.GetNoLimiter(client);
+    }
+
+    private static async ValueTask RejectAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
+    {
+        var context = rejected.HttpContext;
+        var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 60;
+        context.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status429TooManyRequests,
+                Title = "Too many requests",
+                Detail = $"Too many requests from this address; try again in {retryAfter} seconds.",
+            },
+        });
+    }
+}
