@@ -1,6 +1,7 @@
 using Api.Observability;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 
 namespace Api.Data;
 
@@ -19,20 +20,25 @@ public static class DataExtensions
 
     public static IHostApplicationBuilder AddData(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddOptions<DataOptions>().BindConfiguration(DataOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var timeout = (builder.Configuration.GetSection(DataOptions.Section).Get<DataOptions>() ?? new DataOptions()).CommandTimeoutSeconds;
         var postgres = builder.Configuration.GetConnectionString(PostgresConnectionName);
         if (!string.IsNullOrWhiteSpace(postgres))
         {
-            builder.Services.AddDbContext<AppDbContext>(options => options.UseNpgsql(postgres));
+            // Opening a connection waits on the server's reply too (a hung server accepts the socket and says nothing).
+            var connection = new NpgsqlConnectionStringBuilder(postgres) { Timeout = timeout }.ConnectionString;
+            builder.Services.AddDbContext<AppDbContext>(options => options.UseNpgsql(connection, npgsql => npgsql.CommandTimeout(timeout)));
         }
         else
         {
             var sqlite = SqliteUnderContentRoot(
                 builder.Configuration.GetConnectionString(SqliteConnectionName) ?? "Data Source=data/app.db",
                 builder.Environment.ContentRootPath);
-            builder.Services.AddDbContext<AppDbContext>(options => options.UseSqlite(sqlite));
+            builder.Services.AddDbContext<AppDbContext>(options => options.UseSqlite(sqlite, sqlite => sqlite.CommandTimeout(timeout)));
         }
 
-        builder.Services.AddHealthChecks().AddDbContextCheck<AppDbContext>("database", tags: [ObservabilityExtensions.ReadyTag]);
+        builder.Services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [ObservabilityExtensions.ReadyTag]);
         return builder;
     }
 

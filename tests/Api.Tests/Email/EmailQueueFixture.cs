@@ -30,6 +30,7 @@ public sealed class EmailQueueFixture : IAsyncLifetime
             ["Queue:Retry:Attempts"] = "20",
             ["Queue:Retry:DelaySeconds"] = "1",
             ["Queue:SchedulePollingSeconds"] = "1",
+            ["Queue:MetricsRefreshSeconds"] = "1",
         });
         Client = new HttpClient { BaseAddress = App.BaseAddress };
     }
