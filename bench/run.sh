@@ -6,7 +6,7 @@
 #   2. A scanner storm: 2 × ≥ 100,000 random unmatched URLs; series count and memory before and after.
 #   3. BenchmarkDotNet micro-benchmarks (bench/Micro): the per-request metrics cost, prometheus-net's MeterAdapter for
 #      contrast, and rendering /metrics at 1,000 / 10,000 / 100,000 series.
-#   4. The other features' benchmarks (bench/Realtime, bench/Email) when they exist.
+#   4. The other features' benchmarks (bench/Realtime, bench/Email, bench/Outage) when they exist.
 # Full run ≈ 7 minutes on 2 cores (5 rounds of 6 s); --quick ≈ 3 minutes (2 rounds of 3 s, short BenchmarkDotNet jobs).
 # Everything listens on 127.0.0.1 only. Output: the terminal, and bench/out/<UTC time>/ (raw wrk outputs, logs, results.md).
 set -euo pipefail
@@ -202,8 +202,8 @@ dotnet bench/Micro/bin/Release/net10.0/Api.Benchmarks.dll "${micro_args[@]}" > "
 : > "$OUT/features.md"
 # Each feature's bench/<Feature>/run.sh prints its own table. In quick mode it gets --quick if it takes that flag, or the
 # smaller arguments below (Realtime's argument is its target number of connections).
-declare -A QUICK_ARGS=([Realtime]="2000" [Email]="3000")
-for feature in Realtime Email; do
+declare -A QUICK_ARGS=([Realtime]="2000" [Email]="3000" [Outage]="30")
+for feature in Realtime Email Outage; do
   script=bench/$feature/run.sh
   if [[ ! -x $script ]]; then
     say "note: $script does not exist yet; skipped"

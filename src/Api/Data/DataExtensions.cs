@@ -46,7 +46,10 @@ public static class DataExtensions
     public static async Task MigrateDatabaseAsync(this IHost app)
     {
         await using var scope = app.Services.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<AppDbContext>().Database.MigrateAsync();
+        var database = scope.ServiceProvider.GetRequiredService<AppDbContext>().Database;
+        // Data:CommandTimeoutSeconds bounds what a request waits; a migration (an index on a big table) may need longer.
+        database.SetCommandTimeout(TimeSpan.FromMinutes(10));
+        await database.MigrateAsync();
     }
 
     /// <summary>A relative database file is placed under the content root (not the working directory), its folder created.</summary>
