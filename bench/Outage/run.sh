@@ -46,7 +46,7 @@ for app in "${APPS[@]}"; do
   curl -sf -o /dev/null "$url/metrics"
 done
 
-kill -9 "${REDIS_PIDS[1]}"
+kill -9 "${REDIS_PIDS[1]}"; wait "${REDIS_PIDS[1]}" 2> /dev/null || true
 kill -STOP "${REDIS_PIDS[2]}"
 # Let the first refresh after the fault time out and the connections notice, as in an outage under way.
 sleep 5
