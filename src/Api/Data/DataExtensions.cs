@@ -34,7 +34,9 @@ public static class DataExtensions
             var sqlite = SqliteUnderContentRoot(
                 builder.Configuration.GetConnectionString(SqliteConnectionName) ?? "Data Source=data/app.db",
                 builder.Environment.ContentRootPath);
-            builder.Services.AddDbContext<AppDbContext>(options => options.UseSqlite(sqlite, sqlite => sqlite.CommandTimeout(timeout)));
+            // Not Data:CommandTimeoutSeconds: SQLite is a local file, and its command timeout is how long a write waits
+            // for the file's one write lock, which a burst of sign-ups needs longer than a request should wait on a server.
+            builder.Services.AddDbContext<AppDbContext>(options => options.UseSqlite(sqlite));
         }
 
         builder.Services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();

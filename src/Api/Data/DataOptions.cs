@@ -8,8 +8,8 @@ public sealed class DataOptions
     public const string Section = "Data";
 
     /// <summary>
-    /// The longest a database command, or opening a PostgreSQL connection, may take. A request that hits it answers 503
-    /// instead of hanging with a hung database (the providers' defaults are 30 s and 15 s).
+    /// PostgreSQL: the longest a command, or opening a connection, may take. A request that hits it answers 503 instead
+    /// of hanging on a hung database (Npgsql's defaults are 30 s and 15 s).
     /// </summary>
     [Range(1, 600)]
     public int CommandTimeoutSeconds { get; set; } = 5;
