@@ -1,6 +1,7 @@
 using Api.Observability;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 
 namespace Api.Data;
 
@@ -19,22 +20,28 @@ public static class DataExtensions
 
     public static IHostApplicationBuilder AddData(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddOptions<DataOptions>().BindConfiguration(DataOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var timeout = (builder.Configuration.GetSection(DataOptions.Section).Get<DataOptions>() ?? new DataOptions()).CommandTimeoutSeconds;
         var postgres = builder.Configuration.GetConnectionString(PostgresConnectionName);
         // Pooled contexts: a request leases a reset context instead of building one (and its services) from scratch.
         if (!string.IsNullOrWhiteSpace(postgres))
         {
-            var connectionString = WithPostgresDefaults(postgres);
-            builder.Services.AddDbContextPool<AppDbContext>(options => options.UseNpgsql(connectionString));
+            // Opening a connection waits on the server's reply too (a hung server accepts the socket and says nothing).
+            var connectionString = WithPostgresDefaults(new NpgsqlConnectionStringBuilder(postgres) { Timeout = timeout }.ConnectionString);
+            builder.Services.AddDbContextPool<AppDbContext>(options => options.UseNpgsql(connectionString, npgsql => npgsql.CommandTimeout(timeout)));
         }
         else
         {
             var sqlite = SqliteUnderContentRoot(
                 builder.Configuration.GetConnectionString(SqliteConnectionName) ?? "Data Source=data/app.db",
                 builder.Environment.ContentRootPath);
+            // Not Data:CommandTimeoutSeconds: SQLite is a local file, and its command timeout is how long a write waits
+            // for the file's one write lock, which a burst of sign-ups needs longer than a request should wait on a server.
             builder.Services.AddDbContextPool<AppDbContext>(options => options.UseSqlite(sqlite).AddInterceptors(SqliteConnectionSettings.Instance));
         }
 
-        builder.Services.AddHealthChecks().AddDbContextCheck<AppDbContext>("database", tags: [ObservabilityExtensions.ReadyTag]);
+        builder.Services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [ObservabilityExtensions.ReadyTag]);
         return builder;
     }
 
@@ -43,6 +50,8 @@ public static class DataExtensions
     {
         await using var scope = app.Services.CreateAsyncScope();
         var database = scope.ServiceProvider.GetRequiredService<AppDbContext>().Database;
+        // Data:CommandTimeoutSeconds bounds what a request waits; a migration (an index on a big table) may need longer.
+        database.SetCommandTimeout(TimeSpan.FromMinutes(10));
         await database.MigrateAsync();
         if (database.IsSqlite())
         {

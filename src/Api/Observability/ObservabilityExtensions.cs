@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using Api.Security;
 using OpenTelemetry.Resources;
@@ -36,6 +37,16 @@ public static class ObservabilityExtensions
 
         builder.Services.AddSingleton<HttpMetrics>();
         builder.Services.AddHealthChecks();
+        builder.Services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // Every check a feature registers without its own timeout gets the readiness budget, so no dependency can hold
+        // /health/ready (and the load balancer asking it) longer than that.
+        builder.Services.AddOptions<HealthCheckServiceOptions>().PostConfigure<Microsoft.Extensions.Options.IOptions<HealthOptions>>((checks, health) =>
+        {
+            foreach (var registration in checks.Registrations.Where(r => r.Timeout == Timeout.InfiniteTimeSpan))
+            {
+                registration.Timeout = TimeSpan.FromMilliseconds(health.Value.CheckTimeoutMilliseconds);
+            }
+        });
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ServiceInfo.Name, serviceVersion: ServiceInfo.Version))
             .WithMetrics(metrics => metrics

@@ -5,6 +5,7 @@ using Hangfire;
 using Hangfire.Common;
 using Hangfire.InMemory;
 using Hangfire.Redis.StackExchange;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -30,7 +31,7 @@ public static class QueueExtensions
         }
         else
         {
-            builder.Services.AddSingleton(_ => QueueRedisConnection.Connect(redis));
+            builder.Services.AddSingleton(services => QueueRedisConnection.Connect(redis, services.GetRequiredService<IOptions<QueueOptions>>().Value));
             builder.Services.AddSingleton<JobStorage>(services => CreateRedisStorage(
                 services.GetRequiredService<QueueRedisConnection>().Connection, services.GetRequiredService<IOptions<QueueOptions>>().Value));
             // Degraded, not unhealthy: without Redis the API still serves everything and new jobs wait in their outbox, so
@@ -39,7 +40,9 @@ public static class QueueExtensions
         }
 
         builder.Services.AddSingleton<JobQueues>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<QueueMetrics>();
+        builder.Services.AddHostedService<QueueMetricsRefresher>();
         builder.Services.AddSingleton<QueueMetricsFilter>();
         builder.Services.AddSingleton<IJobFilterProvider>(CreateFilterProvider);
         builder.Services.AddHangfire((services, configuration) => configuration

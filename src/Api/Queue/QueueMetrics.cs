@@ -1,15 +1,15 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Hangfire;
-using Hangfire.Storage;
 
 namespace Api.Queue;
 
 /// <summary>
 /// The seed's queue metrics plus depth, age and timing. Their names and labels are a contract with the dashboards and
 /// alerts; tests/Api.Tests/Email/EmailQueueTests holds them together. Counters and histograms are recorded by the worker that ran the
-/// attempt (<see cref="QueueMetricsFilter"/>), so instances sharing one Redis never count a job twice; the gauges are
-/// read from the shared storage at scrape time, so every instance reports the same value (aggregate with max).
+/// attempt (<see cref="QueueMetricsFilter"/>), so instances sharing one Redis never count a job twice. The gauges are
+/// read from memory only, so a scrape never waits on Redis or the database: depth and age from the last
+/// <see cref="QueueSnapshot"/> (<see cref="QueueMetricsRefresher"/> reads the shared storage in the background, so every
+/// instance reports the same value: aggregate with max), the outbox from its dispatcher's last count.
 /// </summary>
 public sealed class QueueMetrics
 {
@@ -21,6 +21,8 @@ public sealed class QueueMetrics
     public const string JobDuration = "queue_job_duration_seconds";
     public const string JobWait = "queue_job_wait_seconds";
     public const string OutboxPending = "queue_outbox_pending";
+    public const string StorageUp = "queue_storage_up";
+    public const string SnapshotAge = "queue_metrics_snapshot_age_seconds";
 
     private static readonly double[] DurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
     private static readonly double[] WaitBuckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -29,16 +31,16 @@ public sealed class QueueMetrics
     private readonly Counter<long> _failed;
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _wait;
-    private readonly JobStorage _storage;
-    private readonly string[] _queues;
-    private readonly ILogger<QueueMetrics> _logger;
+    private readonly TimeProvider _time;
+    private readonly DateTimeOffset _startedAt;
     private readonly ConcurrentDictionary<string, long> _outboxPending = new();
+    private volatile QueueSnapshot? _snapshot;
+    private volatile int _storageUp = -1; // unknown until the first refresh
 
-    public QueueMetrics(IMeterFactory meterFactory, JobStorage storage, JobQueues queues, ILogger<QueueMetrics> logger)
+    public QueueMetrics(IMeterFactory meterFactory, JobQueues queues, TimeProvider time)
     {
-        _storage = storage;
-        _queues = queues.Names;
-        _logger = logger;
+        _time = time;
+        _startedAt = time.GetUtcNow();
         var meter = meterFactory.Create(MeterName);
         _completed = meter.CreateCounter<long>(JobsCompleted, unit: null,
             description: "Jobs that finished successfully, by queue.");
@@ -51,15 +53,19 @@ public sealed class QueueMetrics
             description: "Time from enqueueing a job to the start of its first attempt, in seconds, by queue.",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WaitBuckets });
         meter.CreateObservableGauge(JobsWaiting, ObserveWaiting, unit: null,
-            description: "Jobs enqueued and not yet picked up, by queue; the same on every instance sharing the storage.");
+            description: "Jobs enqueued and not yet picked up, by queue, as of the last snapshot of the job storage; the same on every instance sharing the storage.");
         meter.CreateObservableGauge(OldestJobAge, ObserveOldestAge, unit: "s",
-            description: "Age of the oldest job waiting in the queue, in seconds (0 when empty), by queue.");
+            description: "Age of the oldest job waiting in the queue, in seconds (0 when empty), by queue; the job is the last snapshot's, its age is now's.");
         meter.CreateObservableGauge(OutboxPending, ObserveOutboxPending, unit: null,
             description: "Jobs saved with the data they belong to but not yet on the job queue (an outbox), as last counted, by " +
                 "queue; grows while the job storage is down. The same on every instance sharing the database.");
+        meter.CreateObservableGauge(StorageUp, ObserveStorageUp, unit: null,
+            description: "1 when the last background read of the job storage (Redis) answered in time, 0 when it failed or timed out.");
+        meter.CreateObservableGauge(SnapshotAge, ObserveSnapshotAge, unit: "s",
+            description: "Seconds since the queue gauges were last read from the job storage (since start-up until the first read succeeds).");
 
         // Zero series from the start, so that panels and rate() show 0 rather than "No data" before the first job.
-        foreach (var queue in _queues)
+        foreach (var queue in queues.Names)
         {
             _completed.Add(0, QueueTag(queue));
             _failed.Add(0, QueueTag(queue));
@@ -77,77 +83,48 @@ public sealed class QueueMetrics
     /// <summary>Set by a feature's outbox dispatcher each time it counts its outbox.</summary>
     public void SetOutboxPending(string queue, long count) => _outboxPending[queue] = count;
 
+    /// <summary>A fresh read of the job storage: the gauges show it from the next scrape on.</summary>
+    internal void Publish(QueueSnapshot snapshot)
+    {
+        _snapshot = snapshot;
+        _storageUp = 1;
+    }
+
+    /// <summary>
+    /// The storage did not answer: the gauges keep the last snapshot (its age keeps growing, the oldest job keeps
+    /// ageing) and queue_storage_up says 0, rather than dropping the series and resolving the alerts that watch them.
+    /// </summary>
+    internal void StorageUnreachable() => _storageUp = 0;
+
     private static KeyValuePair<string, object?> QueueTag(string queue) => new("queue", queue);
 
     private IEnumerable<Measurement<long>> ObserveOutboxPending() =>
         _outboxPending.Select(pending => new Measurement<long>(pending.Value, QueueTag(pending.Key)));
 
-    private IEnumerable<Measurement<long>> ObserveWaiting() => Observe(monitoring =>
+    private IEnumerable<Measurement<long>> ObserveWaiting() =>
+        _snapshot?.Queues.Select(q => new Measurement<long>(q.Waiting, QueueTag(q.Name))) ?? [];
+
+    private IEnumerable<Measurement<double>> ObserveOldestAge()
     {
-        var measurements = new Measurement<long>[_queues.Length];
-        for (var i = 0; i < _queues.Length; i++)
+        if (_snapshot is not { } snapshot)
         {
-            measurements[i] = new Measurement<long>(monitoring.EnqueuedCount(_queues[i]), QueueTag(_queues[i]));
-        }
-
-        return measurements;
-    });
-
-    private IEnumerable<Measurement<double>> ObserveOldestAge() => Observe(monitoring =>
-    {
-        var now = DateTime.UtcNow;
-        var measurements = new Measurement<double>[_queues.Length];
-        for (var i = 0; i < _queues.Length; i++)
-        {
-            var age = OldestEnqueuedAt(monitoring, _queues[i]) is { } at ? Math.Max(0, (now - at).TotalSeconds) : 0;
-            measurements[i] = new Measurement<double>(age, QueueTag(_queues[i]));
-        }
-
-        return measurements;
-    });
-
-    /// <summary>
-    /// Reads the shared storage at scrape time. When it is unreachable the gauges are left out of this scrape (absent,
-    /// not a misleading 0), and the scrape itself still succeeds.
-    /// </summary>
-    private Measurement<T>[] Observe<T>(Func<IMonitoringApi, Measurement<T>[]> read) where T : struct
-    {
-        try
-        {
-            return read(_storage.GetMonitoringApi());
-        }
-        catch (Exception exception)
-        {
-            _logger.LogWarning(exception, "Queue gauges skipped: the job storage is unavailable");
             return [];
         }
+
+        var now = _time.GetUtcNow();
+        return snapshot.Queues.Select(q => new Measurement<double>(
+            q.OldestEnqueuedAt is { } at ? Math.Max(0, (now - at).TotalSeconds) : 0, QueueTag(q.Name)));
     }
 
-    /// <summary>
-    /// Storages list a queue in different orders (Redis newest first, in-memory oldest first), so both ends are read
-    /// and the earlier time wins: two small reads per queue and scrape, independent of the queue's length.
-    /// </summary>
-    private static DateTime? OldestEnqueuedAt(IMonitoringApi monitoring, string queue)
-    {
-        var count = monitoring.EnqueuedCount(queue);
-        if (count == 0)
-        {
-            return null;
-        }
+    private IEnumerable<Measurement<int>> ObserveStorageUp() =>
+        _storageUp is var up and >= 0 ? [new Measurement<int>(up)] : [];
 
-        DateTime? oldest = null;
-        var last = (int)Math.Min(count - 1, int.MaxValue);
-        foreach (var index in last == 0 ? [0] : new[] { 0, last })
-        {
-            foreach (var job in monitoring.EnqueuedJobs(queue, index, 1))
-            {
-                if (job.Value?.EnqueuedAt is { } at && (oldest is null || at < oldest))
-                {
-                    oldest = at;
-                }
-            }
-        }
+    private Measurement<double> ObserveSnapshotAge() =>
+        new(Math.Max(0, (_time.GetUtcNow() - (_snapshot?.TakenAt ?? _startedAt)).TotalSeconds));
+}
 
-        return oldest;
-    }
+/// <summary>What the job storage said about each queue at <see cref="TakenAt"/>.</summary>
+internal sealed record QueueSnapshot(DateTimeOffset TakenAt, IReadOnlyList<QueueSnapshot.QueueState> Queues)
+{
+    internal sealed record QueueState(string Name, long Waiting, DateTimeOffset? OldestEnqueuedAt);
 }

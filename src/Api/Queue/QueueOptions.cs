@@ -37,6 +37,21 @@ public sealed class QueueOptions
     [Range(0, 600)]
     public int ShutdownTimeoutSeconds { get; set; } = 15;
 
+    /// <summary>
+    /// How often the queue gauges (waiting jobs, oldest age) are re-read from the job storage in the background. A scrape
+    /// reads the last snapshot and never waits on the storage; queue_metrics_snapshot_age_seconds says how old it is.
+    /// </summary>
+    [Range(1, 300)]
+    public int MetricsRefreshSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// The longest the job storage may take to answer: one metrics refresh (abandoned after this, and the storage counted
+    /// down) and, with Redis, each call of the queue's connection (connect, sync and async timeouts), so that a hung
+    /// Redis holds a worker or the outbox dispatcher no longer than this.
+    /// </summary>
+    [Range(100, 60_000)]
+    public int StorageTimeoutMilliseconds { get; set; } = 2000;
+
     public RetryOptions Retry { get; set; } = new();
 
     public DashboardOptions Dashboard { get; set; } = new();

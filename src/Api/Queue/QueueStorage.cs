@@ -8,9 +8,12 @@ internal sealed class QueueRedisConnection(ConnectionMultiplexer connection, Soc
 {
     public IConnectionMultiplexer Connection => connection;
 
-    public static QueueRedisConnection Connect(string connectionString)
+    public static QueueRedisConnection Connect(string connectionString, QueueOptions options)
     {
         var configuration = ConfigurationOptions.Parse(connectionString);
+        // Queue:StorageTimeoutMilliseconds, not the connection string, decides how long a call may wait: the library's
+        // 5 s default would hold each worker and the outbox dispatcher that long per call on a hung Redis.
+        configuration.ConnectTimeout = configuration.SyncTimeout = configuration.AsyncTimeout = options.StorageTimeoutMilliseconds;
         // Start even while Redis is down and reconnect in the background; until then jobs wait in their outbox and
         // /health/ready reports the queue degraded.
         configuration.AbortOnConnectFail = false;

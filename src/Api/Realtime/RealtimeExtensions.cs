@@ -3,6 +3,7 @@ using Api.Observability;
 using Api.Users;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -51,6 +52,11 @@ public static class RealtimeExtensions
                 // While Redis is down a broadcast fails at once instead of queueing for the sync timeout: SignalR
                 // promises no delivery anyway, and the request that triggered it should not wait seconds.
                 options.Configuration.BacklogPolicy = BacklogPolicy.FailFast;
+            });
+            builder.Services.AddOptions<RedisOptions>().Configure<IOptions<RealtimeOptions>>((options, realtime) =>
+            {
+                var timeout = (int)realtime.Value.RedisTimeout.TotalMilliseconds;
+                options.Configuration.ConnectTimeout = options.Configuration.SyncTimeout = options.Configuration.AsyncTimeout = timeout;
             });
         }
 

@@ -87,6 +87,7 @@ public sealed class EmailOutboxTests
             .AddDbContext<AppDbContext>(options => options.UseNpgsql(database))
             .AddSingleton<JobQueues>()
             .AddJobQueue(EmailExtensions.Queue)
+            .AddSingleton(TimeProvider.System)
             .AddSingleton<QueueMetrics>()
             .BuildServiceProvider();
         await using (var scope = services.CreateAsyncScope())

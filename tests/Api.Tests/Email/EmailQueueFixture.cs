@@ -32,6 +32,7 @@ public sealed class EmailQueueFixture : IAsyncLifetime
             ["Queue:Retry:DelaySeconds"] = "1",
             ["Queue:SchedulePollingSeconds"] = "1",
             ["Queue:Dashboard:ApiKey"] = DashboardKey,
+            ["Queue:MetricsRefreshSeconds"] = "1",
         });
         Client = new HttpClient { BaseAddress = App.BaseAddress };
     }

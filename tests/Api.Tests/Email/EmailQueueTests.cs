@@ -136,14 +136,22 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
         }
 
         await Eventually.HoldsAsync(() => addresses.All(address => _smtp.CountTo(address) == 1), Timeout, "every held email");
-        var drained = await MetricsScrape.FetchAsync(_client);
-        Assert.Equal(0, drained.Sum(QueueMetrics.JobsWaiting, ("queue", EmailExtensions.Queue)));
-        Assert.Equal(0, drained.Sum(QueueMetrics.OldestJobAge, ("queue", EmailExtensions.Queue)));
+        // The gauges show the storage as of the last background snapshot (Queue:MetricsRefreshSeconds), so they drain
+        // within a refresh of the queue doing so.
+        await Eventually.HoldsAsync(async () =>
+        {
+            var drained = await MetricsScrape.FetchAsync(_client);
+            return drained.Sum(QueueMetrics.JobsWaiting, ("queue", EmailExtensions.Queue)) == 0
+                && drained.Sum(QueueMetrics.OldestJobAge, ("queue", EmailExtensions.Queue)) == 0;
+        }, Timeout, "the waiting and age gauges to drain to 0");
     }
 
     [Fact]
     public async Task Queue_metrics_are_exported_under_their_contract_names_with_zeroed_counters_for_every_queue()
     {
+        // The storage gauges appear with the first background snapshot, moments after start-up.
+        await Eventually.HoldsAsync(async () => (await MetricsScrape.FetchAsync(_client)).Named(QueueMetrics.StorageUp).Any(), Timeout,
+            $"the first snapshot ({QueueMetrics.StorageUp})");
         var scrape = await MetricsScrape.FetchAsync(_client);
         foreach (var queue in new[] { EmailExtensions.Queue, JobQueues.Default })
         {
@@ -160,10 +168,12 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
         Assert.Contains($"# TYPE {QueueMetrics.OldestJobAge} gauge", scrape.Text);
         Assert.Contains($"# TYPE {QueueMetrics.OutboxPending} gauge", scrape.Text);
         Assert.Single(scrape.Named(QueueMetrics.OutboxPending), s => s.Label("queue") == EmailExtensions.Queue);
+        Assert.Equal(1, scrape.Sum(QueueMetrics.StorageUp));
+        Assert.Single(scrape.Named(QueueMetrics.SnapshotAge));
         // The names MONITORING.md's queue table documents.
         Assert.Equal(
-            ["queue_jobs_completed_total", "queue_jobs_failed_total", "queue_jobs_waiting", "queue_oldest_job_age_seconds", "queue_job_duration_seconds", "queue_job_wait_seconds", "queue_outbox_pending"],
-            [QueueMetrics.JobsCompleted, QueueMetrics.JobsFailed, QueueMetrics.JobsWaiting, QueueMetrics.OldestJobAge, QueueMetrics.JobDuration, QueueMetrics.JobWait, QueueMetrics.OutboxPending]);
+            ["queue_jobs_completed_total", "queue_jobs_failed_total", "queue_jobs_waiting", "queue_oldest_job_age_seconds", "queue_job_duration_seconds", "queue_job_wait_seconds", "queue_outbox_pending", "queue_storage_up", "queue_metrics_snapshot_age_seconds"],
+            [QueueMetrics.JobsCompleted, QueueMetrics.JobsFailed, QueueMetrics.JobsWaiting, QueueMetrics.OldestJobAge, QueueMetrics.JobDuration, QueueMetrics.JobWait, QueueMetrics.OutboxPending, QueueMetrics.StorageUp, QueueMetrics.SnapshotAge]);
     }
 
     [Fact]

@@ -14,6 +14,7 @@ public sealed class PostgresServer : IAsyncDisposable
     private readonly string _bin;
     private readonly string _folder;
     private readonly string? _runAs;
+    private IReadOnlyList<int> _stopped = [];
 
     private PostgresServer(string bin, string folder, int port, string? runAs)
     {
@@ -66,8 +67,46 @@ public sealed class PostgresServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// SIGSTOP to the postmaster and every backend: open connections and new ones hang, as with a stuck server, until
+    /// <see cref="Resume"/>. Only for a server of the test's own (<see cref="StartAsync"/>), never the shared one.
+    /// </summary>
+    public void Hang()
+    {
+        _stopped = Signals.WithDescendants(Postmaster());
+        foreach (var pid in _stopped)
+        {
+            Signals.Stop(pid);
+        }
+    }
+
+    /// <summary>SIGCONT to what <see cref="Hang"/> stopped.</summary>
+    public void Resume()
+    {
+        foreach (var pid in _stopped)
+        {
+            try
+            {
+                Signals.Continue(pid);
+            }
+            catch (InvalidOperationException)
+            {
+                // The process ended meanwhile.
+            }
+        }
+
+        _stopped = [];
+    }
+
+    /// <summary><c>pg_ctl stop -m immediate</c>: the server goes away as in a crash; connections are refused.</summary>
+    public Task StopAsync() =>
+        NativeProcess.RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(_folder, "data"), "-m", "immediate", "stop"], _runAs);
+
+    private int Postmaster() => int.Parse(File.ReadLines(Path.Combine(_folder, "data", "postmaster.pid")).First());
+
     public async ValueTask DisposeAsync()
     {
+        Resume();
         try
         {
             await NativeProcess.RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(_folder, "data"), "-m", "immediate", "stop"], _runAs);

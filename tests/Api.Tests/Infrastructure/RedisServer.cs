@@ -48,6 +48,18 @@ public sealed class RedisServer : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>SIGSTOP: the server hangs (connections open, nothing answers) until <see cref="Resume"/>.</summary>
+    public void Hang() => Signals.Stop(_process?.Id ?? throw new InvalidOperationException("redis-server is not running."));
+
+    /// <summary>SIGCONT after <see cref="Hang"/>; harmless on a running server.</summary>
+    public void Resume()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            Signals.Continue(process.Id);
+        }
+    }
+
     public async Task RestartAsync()
     {
         await KillAsync();
@@ -56,6 +68,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Resume(); // A stopped process would hold its SIGKILL until continued.
         await KillAsync();
         TempFolder.Delete(_folder);
     }

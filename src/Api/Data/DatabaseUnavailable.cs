@@ -1,0 +1,77 @@
+using System.Data.Common;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Api.Data;
+
+/// <summary>
+/// A request that fails because the database is down, hung or timing out is the service's outage, not the client's
+/// error: 503 with a problem document that says so and invites a retry, rather than a 500.
+/// </summary>
+internal sealed class DatabaseUnavailableExceptionHandler(IProblemDetailsService problems, ILogger<DatabaseUnavailableExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        if (!IsUnavailable(exception))
+        {
+            return false;
+        }
+
+        logger.LogWarning(exception, "{Method} {Path} answered 503: the database is unavailable", context.Request.Method, context.Request.Path);
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.Headers.RetryAfter = "5";
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            Exception = exception,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "The database is unavailable",
+                Detail = "The service cannot reach its database right now. Nothing was changed; try again shortly.",
+            },
+        });
+    }
+
+    /// <summary>A transient database error (connection refused or lost, a timeout) anywhere in the exception's causes.</summary>
+    internal static bool IsUnavailable(Exception exception)
+    {
+        for (var current = (Exception?)exception; current is not null; current = current.InnerException)
+        {
+            if (current is DbException { IsTransient: true } or TimeoutException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>
+/// Whether the database answers. The probe runs on a context of its own, so that when the check's timeout
+/// (Health:CheckTimeoutMilliseconds) fires the check answers at once and the probe is left to end by itself, within
+/// Data:CommandTimeoutSeconds: a connection still opening to a hung server cannot be closed under it, so it must not
+/// belong to the check's scope, whose disposal would wait on it or fail.
+/// </summary>
+internal sealed class DatabaseHealthCheck(DbContextOptions<AppDbContext> options) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        await ProbeAsync(cancellationToken).WaitAsync(cancellationToken)
+            ? HealthCheckResult.Healthy()
+            : new HealthCheckResult(context.Registration.FailureStatus, "The database does not answer.");
+
+    private async Task<bool> ProbeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var db = new AppDbContext(options);
+            return await db.Database.CanConnectAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is DbException or TimeoutException or OperationCanceledException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+}
