@@ -5,8 +5,10 @@
 //   - `for`, halved and doubled,
 //   - operand of an `and`, `or` or `unless`, removed (each side in turn),
 //   - comparison, flipped (> and <, >= and <=, == and !=),
-// checks it with `promtool check rules`, and runs `promtool test rules` on it: a mutant is killed when a test fails.
-// Prints every survivor and "N mutants, N killed"; exits 1 on any survivor.
+// checks it with `promtool check rules`, and runs the unit tests (prometheus/*.test.yml) on it: a mutant is killed when
+// a test fails. Prints every survivor and "N mutants, N killed"; exits 1 on any survivor.
+// Test groups are independent, so each runs as a file of its own, those that name the mutated rule first, until one
+// fails: a killed mutant costs one small promtool run instead of the whole suite.
 //
 // Run from the repository root: dotnet run prometheus/mutate-rules.cs   (./test.sh does)
 using System.Diagnostics;
@@ -14,25 +16,31 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 
 var folder = args.Length > 0 ? args[0] : "prometheus";
-var rulesFile = Path.Combine(folder, "alerts.yml");
-var testFile = Path.Combine(folder, "alerts.test.yml");
-var lines = File.ReadAllLines(rulesFile);
+var lines = File.ReadAllLines(Path.Combine(folder, "alerts.yml"));
+var testFiles = Directory.GetFiles(folder, "*.test.yml").Order(StringComparer.Ordinal).ToList();
+var groups = testFiles.SelectMany(TestGroups.Split).ToList();
 var work = Directory.CreateTempSubdirectory("mutate-rules-");
 
 try
 {
-    if (Promtool(Write(lines, "original"), "test") is { Ok: false } baseline)
+    var original = Write(lines, "original");
+    foreach (var file in testFiles)
     {
-        Console.Error.WriteLine($"The tests fail on the unmutated rules:\n{baseline.Output}");
-        return 1;
+        if (Promtool(original, "test", Path.GetFileName(file)) is { Ok: false } baseline)
+        {
+            Console.Error.WriteLine($"The tests fail on the unmutated rules:\n{baseline.Output}");
+            return 1;
+        }
     }
 
     var mutants = Rules.Parse(lines).SelectMany(rule => Mutants.Of(rule, lines)).ToList();
     var results = new (Mutant Mutant, string Outcome)[mutants.Count];
     Parallel.For(0, mutants.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount) }, i =>
     {
-        var file = Write(mutants[i].Lines, $"m{i}");
-        results[i] = (mutants[i], Promtool(file, "check").Ok ? Promtool(file, "test").Ok ? "survived" : "killed" : "invalid");
+        var dir = Write(mutants[i].Lines, $"m{i}");
+        var ordered = groups.Select((text, index) => (text, index)).OrderBy(g => g.text.Contains(mutants[i].Rule, StringComparison.Ordinal) ? 0 : 1);
+        results[i] = (mutants[i], !Promtool(dir, "check", "alerts.yml").Ok ? "invalid"
+            : ordered.Any(g => !Promtool(dir, "test", GroupFile(dir, g.index, g.text)).Ok) ? "killed" : "survived");
     });
 
     foreach (var (mutant, outcome) in results.Where(r => r.Outcome != "killed"))
@@ -49,19 +57,30 @@ finally
     work.Delete(recursive: true);
 }
 
-// A folder holding the rules as given and the unchanged tests beside them (the tests name `alerts.yml`).
+// A folder holding the rules as given and the unchanged test files beside them (the tests name `alerts.yml`).
 string Write(IEnumerable<string> ruleLines, string name)
 {
     var dir = Directory.CreateDirectory(Path.Combine(work.FullName, name)).FullName;
     File.WriteAllLines(Path.Combine(dir, "alerts.yml"), ruleLines);
-    File.Copy(testFile, Path.Combine(dir, "alerts.test.yml"));
+    foreach (var file in testFiles)
+    {
+        File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+    }
+
     return dir;
 }
 
-static (bool Ok, string Output) Promtool(string dir, string mode)
+static string GroupFile(string dir, int index, string text)
+{
+    var name = $"group{index}.test.yml";
+    File.WriteAllText(Path.Combine(dir, name), text);
+    return name;
+}
+
+static (bool Ok, string Output) Promtool(string dir, string mode, string file)
 {
     var info = new ProcessStartInfo("promtool") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
-    foreach (var argument in mode == "check" ? ["check", "rules", "alerts.yml"] : new[] { "test", "rules", "alerts.test.yml" })
+    foreach (var argument in new[] { mode, "rules", file })
     {
         info.ArgumentList.Add(argument);
     }
@@ -71,6 +90,23 @@ static (bool Ok, string Output) Promtool(string dir, string mode)
     var error = process.StandardError.ReadToEnd();
     process.WaitForExit();
     return (process.ExitCode == 0, output.Result + error);
+}
+
+/// <summary>A test file cut into files of one test group each, every one with the file's header (rule files, interval).</summary>
+internal static class TestGroups
+{
+    public static IEnumerable<string> Split(string file)
+    {
+        var lines = File.ReadAllLines(file);
+        var tests = Array.FindIndex(lines, l => l.StartsWith("tests:", StringComparison.Ordinal));
+        var header = string.Join("\n", lines[..(tests + 1)]);
+        var starts = Enumerable.Range(tests + 1, lines.Length - tests - 1).Where(i => lines[i].StartsWith("  - ", StringComparison.Ordinal)).ToList();
+        for (var g = 0; g < starts.Count; g++)
+        {
+            var end = g + 1 < starts.Count ? starts[g + 1] : lines.Length;
+            yield return header + "\n" + string.Join("\n", lines[starts[g]..end]) + "\n";
+        }
+    }
 }
 
 /// <summary>One rule of alerts.yml: its name, the lines of its expression and of its `for`.</summary>
