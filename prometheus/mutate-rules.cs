@@ -1,12 +1,12 @@
-// Mutation test of prometheus/alerts.yml: each small change a reviewer could make by mistake must fail
-// prometheus/alerts.test.yml. For every alerting and recording rule it makes one mutant per
+// Mutation test of prometheus/alerts.yml: each small change a reviewer could make by mistake must fail a unit test
+// (prometheus/*.test.yml). For every alerting and recording rule it makes one mutant per
 //   - number in the expression, nudged 10 % down and 10 % up (0 becomes 1 and -1),
 //   - range or subquery window, halved and doubled,
 //   - `for`, halved and doubled,
 //   - operand of an `and`, `or` or `unless`, removed (each side in turn),
 //   - comparison, flipped (> and <, >= and <=, == and !=),
-// checks it with `promtool check rules`, and runs the unit tests (prometheus/*.test.yml) on it: a mutant is killed when
-// a test fails. Prints every survivor and "N mutants, N killed"; exits 1 on any survivor.
+// checks it with `promtool check rules`, and runs the unit tests on it: a mutant is killed when a test fails.
+// Prints every survivor and "N mutants, N killed"; exits 1 on any survivor.
 // Test groups are independent, so each runs as a file of its own, those that name the mutated rule first, until one
 // fails: a killed mutant costs one small promtool run instead of the whole suite.
 //
