@@ -91,11 +91,24 @@ run_monitoring_checks() {
   # whole configuration, key file and rules included, into a real Prometheus.
   run_check "promtool check config" promtool check config --syntax-only prometheus/prometheus.yml
   run_check "promtool check rules" promtool check rules prometheus/alerts.yml
-  run_check "promtool test rules" promtool test rules prometheus/alerts.test.yml
+  run_check "promtool test rules" promtool test rules prometheus/alerts.test.yml prometheus/alerts.slo.test.yml
   run_check "amtool check-config" amtool check-config alertmanager/alertmanager.yml
 }
 
+# Every small change to a rule of alerts.yml must fail a unit test; prints "N mutants, N killed" or names survivors.
+run_mutation_check() {
+  local output
+  if output=$(dotnet run prometheus/mutate-rules.cs 2>&1); then
+    tail -n 1 <<< "$output"
+    record "mutation test of alerts.yml" 1 0
+  else
+    echo "$output" >&2
+    record "mutation test of alerts.yml" 0 1
+  fi
+}
+
 run_monitoring_checks
+run_mutation_check
 run_dotnet_tests
 
 echo "$passed passed, $failed failed"

@@ -32,6 +32,11 @@ public sealed class PrometheusServer : IAsyncDisposable
         [
             $"--config.file={configFile}", $"--storage.tsdb.path={data}", $"--web.listen-address=127.0.0.1:{port}",
             "--storage.tsdb.retention.time=1h", "--web.enable-lifecycle",
+            // As docker-compose.yml runs it: scrape_timeout_seconds, which the ApiScrapeSlow alert reads.
+            "--enable-feature=extra-scrape-metrics",
+            // Firing alerts are re-sent every minute by default; an alert evaluated before the Alertmanager target was
+            // discovered would wait that long.
+            "--rules.alert.resend-delay=1s",
         ]);
         var server = new PrometheusServer(process, data, port);
         try

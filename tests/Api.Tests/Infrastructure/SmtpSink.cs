@@ -10,8 +10,8 @@ using SmtpServer.Storage;
 
 namespace Api.Tests.Infrastructure;
 
-/// <summary>One message the sink accepted: the envelope recipient and the Message-ID header.</summary>
-public sealed record ReceivedMail(string To, string MessageId, string Subject);
+/// <summary>One message the sink accepted: the envelope recipient, the Message-ID header, the subject and the body (HTML if any).</summary>
+public sealed record ReceivedMail(string To, string MessageId, string Subject, string Body);
 
 /// <summary>
 /// A real SMTP server (the SmtpServer package, in-process) on 127.0.0.1 at a fixed free port, keeping what it accepts.
@@ -125,7 +125,7 @@ public sealed class SmtpSink : IAsyncDisposable
             var message = await MimeMessage.LoadAsync(stream, cancellationToken);
             foreach (var to in transaction.To)
             {
-                sink._received.Enqueue(new ReceivedMail(to.AsAddress(), message.MessageId ?? "", message.Subject ?? ""));
+                sink._received.Enqueue(new ReceivedMail(to.AsAddress(), message.MessageId ?? "", message.Subject ?? "", message.HtmlBody ?? message.TextBody ?? ""));
             }
 
             return SmtpResponse.Ok;

@@ -6,11 +6,14 @@ namespace Api.Tests.Monitoring;
 /// The project's own monitoring files (prometheus/, alertmanager/, grafana/ at the repository root) made runnable on
 /// loopback. The rewrite is deliberately small, so what the tests prove holds for the shipped files:
 /// <list type="bullet">
-/// <item>prometheus.yml: every job's targets (static or file-discovered) become the loopback address of the process
-/// the test started for that job; the scrape key file and the Alertmanager address are the test's; the scrape and
-/// evaluation intervals become 1 s. Jobs, paths, authorization type and rule files are kept.</item>
+/// <item>prometheus.yml: every job's targets (static, or file-discovered from one of the shipped target sets,
+/// prometheus/targets/compose or host) become the loopback address of the process the test started for that job; a
+/// job whose target file in the set lists nothing keeps no target; the scrape key file and the Alertmanager address
+/// are the test's; the scrape and evaluation intervals become 1 s. Jobs, paths, authorization type and rule files are
+/// kept.</item>
 /// <item>alerts.yml: every <c>for</c> becomes 2 s. Expressions, labels and annotations are kept.</item>
-/// <item>alertmanager.yml: webhook URLs point at the test's receiver; group_wait and group_interval become 1 s.</item>
+/// <item>alertmanager.yml: the SMTP server (and any webhook URL) becomes the test's; group_wait and group_interval
+/// become 1 s. Routes, receivers and inhibit rules are kept.</item>
 /// </list>
 /// </summary>
 public static class MonitoringConfig
@@ -24,8 +27,10 @@ public static class MonitoringConfig
     public static string RepositoryFile(string relative) => Path.Combine(RepositoryRoot, relative);
 
     /// <summary>Writes prometheus.yml and alerts.yml into <paramref name="folder"/>; returns the configuration file.</summary>
-    /// <param name="targets">job name to host:port; a job of prometheus.yml missing here fails the rewrite.</param>
-    public static string WritePrometheus(string folder, IReadOnlyDictionary<string, string> targets, string alertmanager, string apiKey)
+    /// <param name="targets">job name to host:port; a job with targets in the set but missing here fails the rewrite.</param>
+    /// <param name="targetSet">the folder of prometheus/targets/ docker-compose.yml mounts (API_TARGET).</param>
+    public static string WritePrometheus(string folder, IReadOnlyDictionary<string, string> targets, string alertmanager, string apiKey,
+        string targetSet = "compose")
     {
         var config = Load(RepositoryFile("prometheus/prometheus.yml"));
         var global = Map(config, "global");
@@ -38,13 +43,22 @@ public static class MonitoringConfig
         foreach (var job in List(config, "scrape_configs").Cast<Dictionary<object, object>>())
         {
             var name = (string)job["job_name"];
-            if (!targets.TryGetValue(name, out var target))
+            var shipped = ShippedTargets(job, targetSet);
+            if (shipped == 0)
+            {
+                job.Remove("file_sd_configs");
+                job["static_configs"] = new List<object>();
+            }
+            else if (!targets.TryGetValue(name, out var target))
             {
                 throw new InvalidOperationException($"prometheus.yml has a job '{name}' the test starts nothing for.");
             }
+            else
+            {
+                job.Remove("file_sd_configs");
+                job["static_configs"] = new List<object> { new Dictionary<object, object> { ["targets"] = new List<object> { target } } };
+            }
 
-            job.Remove("file_sd_configs");
-            job["static_configs"] = new List<object> { new Dictionary<object, object> { ["targets"] = new List<object> { target } } };
             if (job.ContainsKey("scrape_interval"))
             {
                 job["scrape_interval"] = Seconds(Interval);
@@ -58,6 +72,7 @@ public static class MonitoringConfig
 
         foreach (var manager in List(Map(config, "alerting"), "alertmanagers").Cast<Dictionary<object, object>>())
         {
+            manager.Remove("file_sd_configs");
             manager["static_configs"] = new List<object> { new Dictionary<object, object> { ["targets"] = new List<object> { alertmanager } } };
         }
 
@@ -81,13 +96,34 @@ public static class MonitoringConfig
         return file;
     }
 
-    /// <summary>Writes alertmanager.yml into <paramref name="folder"/>; returns its path.</summary>
-    public static string WriteAlertmanager(string folder, string webhookUrl)
+    /// <summary>
+    /// How many targets a job lists in the shipped files: its static targets, or those of its target file in the set
+    /// (docker-compose.yml mounts prometheus/targets/SET at /etc/prometheus-targets).
+    /// </summary>
+    private static int ShippedTargets(Dictionary<object, object> job, string targetSet)
+    {
+        var count = List(job, "static_configs").Cast<Dictionary<object, object>>().Sum(c => List(c, "targets").Count);
+        foreach (var discovery in List(job, "file_sd_configs").Cast<Dictionary<object, object>>())
+        {
+            foreach (var file in List(discovery, "files").Cast<string>())
+            {
+                var shipped = RepositoryFile(Path.Combine("prometheus", "targets", targetSet, Path.GetFileName(file)));
+                var groups = new DeserializerBuilder().Build().Deserialize<List<Dictionary<object, object>>?>(File.ReadAllText(shipped)) ?? [];
+                count += groups.Sum(g => List(g, "targets").Count);
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>Writes alertmanager.yml into <paramref name="folder"/>, mailing through 127.0.0.1:<paramref name="smtpPort"/>; returns its path.</summary>
+    public static string WriteAlertmanager(string folder, int smtpPort, string? webhookUrl = null)
     {
         var config = Load(RepositoryFile("alertmanager/alertmanager.yml"));
+        Map(config, "global")["smtp_smarthost"] = $"127.0.0.1:{smtpPort}";
         foreach (var receiver in List(config, "receivers").Cast<Dictionary<object, object>>())
         {
-            if (receiver.TryGetValue("webhook_configs", out var webhooks))
+            if (webhookUrl is not null && receiver.TryGetValue("webhook_configs", out var webhooks))
             {
                 foreach (var webhook in ((List<object>)webhooks).Cast<Dictionary<object, object>>())
                 {

@@ -7,7 +7,7 @@ namespace Api.Tests.Monitoring;
 /// <summary>
 /// The shipped prometheus.yml, alerts.yml, alertmanager.yml and dashboards against the running app and exporters:
 /// every target is scraped, every rule evaluates, every panel query answers with data, every metric they name exists,
-/// and an induced fault travels as an alert from Prometheus through Alertmanager to a webhook.
+/// and an induced fault travels as an alert from Prometheus through Alertmanager to an email.
 /// </summary>
 public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : IClassFixture<MonitoringStack>
 {
@@ -186,7 +186,7 @@ public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : ICl
     }
 
     [Fact]
-    public async Task Server_errors_fire_HighErrorRate_which_reaches_the_webhook_through_alertmanager()
+    public async Task Server_errors_fire_HighErrorRate_which_reaches_an_inbox_through_alertmanager()
     {
         // A new 5xx series needs a rise between two scrapes to show in rate(): keep failing until the alert arrives.
         using var failing = new CancellationTokenSource();
@@ -195,8 +195,8 @@ public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : ICl
         {
             await Eventually.HoldsAsync(async () => (await stack.Prometheus.AlertsAsync()).Any(a => a.Name == "HighErrorRate" && a.State == "firing"),
                 Patience, "HighErrorRate firing in Prometheus", stack.Diagnostics);
-            await Eventually.HoldsAsync(() => stack.Webhook.Alerts.Any(a => a.Name == "HighErrorRate" && a.Status == "firing"),
-                Patience, "HighErrorRate at the webhook", stack.Diagnostics);
+            await Eventually.HoldsAsync(() => stack.Mail.Received.Any(m => AlertMail.Is(m, "HighErrorRate", "firing")),
+                Patience, "HighErrorRate in the inbox", stack.Diagnostics);
         }
         finally
         {
@@ -204,9 +204,10 @@ public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : ICl
             await load;
         }
 
-        var received = stack.Webhook.Alerts.First(a => a.Name == "HighErrorRate");
-        Assert.Equal("critical", received.Labels.GetProperty("severity").GetString());
-        Assert.Equal("api", received.Labels.GetProperty("job").GetString());
+        // Critical: the oncall receiver; grouped by job.
+        var received = stack.Mail.Received.First(m => AlertMail.Is(m, "HighErrorRate", "firing"));
+        Assert.Equal("oncall@example.com", received.To);
+        Assert.Contains("HighErrorRate api", received.Subject, StringComparison.Ordinal);
     }
 
     private async Task FailRequestsUntilAsync(CancellationToken stop)
@@ -279,7 +280,7 @@ public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : ICl
 }
 
 /// <summary>
-/// A dependency dies: the Redis the app and redis-exporter use is killed, RedisDown reaches the webhook, and clears
+/// A dependency dies: the Redis the app and redis-exporter use is killed, RedisDown reaches the inbox, and clears
 /// when Redis is back. A class of its own, so that the outage cannot disturb the assertions of the tests above.
 /// </summary>
 public sealed class RedisDownAlertTests(MonitoringStack stack) : IClassFixture<MonitoringStack>
@@ -287,15 +288,15 @@ public sealed class RedisDownAlertTests(MonitoringStack stack) : IClassFixture<M
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
 
     [Fact]
-    public async Task A_dead_redis_fires_RedisDown_which_reaches_the_webhook_and_resolves_when_it_is_back()
+    public async Task A_dead_redis_fires_RedisDown_which_reaches_the_inbox_and_resolves_when_it_is_back()
     {
         await Eventually.HoldsAsync(async () => (await stack.Prometheus.QueryAsync("redis_up == 1")).Count == 1,
             Patience, "redis_up = 1 before the fault", stack.Diagnostics);
         await stack.Redis.KillAsync();
         try
         {
-            await Eventually.HoldsAsync(() => stack.Webhook.Alerts.Any(a => a.Name == "RedisDown" && a.Status == "firing"),
-                Patience, "RedisDown at the webhook", stack.Diagnostics);
+            await Eventually.HoldsAsync(() => stack.Mail.Received.Any(m => AlertMail.Is(m, "RedisDown", "firing")),
+                Patience, "RedisDown in the inbox", stack.Diagnostics);
         }
         finally
         {
@@ -304,7 +305,7 @@ public sealed class RedisDownAlertTests(MonitoringStack stack) : IClassFixture<M
 
         await Eventually.HoldsAsync(async () => (await stack.Prometheus.AlertsAsync()).All(a => a.Name != "RedisDown"),
             Patience, "RedisDown to clear in Prometheus", stack.Diagnostics);
-        await Eventually.HoldsAsync(() => stack.Webhook.Alerts.Any(a => a.Name == "RedisDown" && a.Status == "resolved"),
-            Patience, "RedisDown resolved at the webhook", stack.Diagnostics);
+        await Eventually.HoldsAsync(() => stack.Mail.Received.Any(m => AlertMail.Is(m, "RedisDown", "resolved")),
+            Patience, "RedisDown resolved in the inbox", stack.Diagnostics);
     }
 }

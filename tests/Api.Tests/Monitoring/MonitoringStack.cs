@@ -11,7 +11,7 @@ namespace Api.Tests.Monitoring;
 
 /// <summary>
 /// The whole monitoring chain on loopback, from the project's own files: the app (on PostgreSQL and Redis), the
-/// PostgreSQL, Redis and node exporters, Alertmanager posting to a webhook receiver, and Prometheus scraping them all
+/// PostgreSQL, Redis and node exporters, Alertmanager mailing to an SMTP server, and Prometheus scraping them all
 /// with prometheus.yml and alerts.yml as rewritten by <see cref="MonitoringConfig"/>.
 /// </summary>
 public sealed class MonitoringStack : IAsyncLifetime
@@ -35,7 +35,8 @@ public sealed class MonitoringStack : IAsyncLifetime
     public ExporterProcess PostgresExporter { get; private set; } = null!;
     public ExporterProcess RedisExporter { get; private set; } = null!;
     public ExporterProcess NodeExporter { get; private set; } = null!;
-    public WebhookReceiver Webhook { get; private set; } = null!;
+    /// <summary>The SMTP server Alertmanager mails alerts to (Mailpit's place in docker-compose.yml).</summary>
+    public SmtpSink Mail { get; private set; } = null!;
     public AlertmanagerServer Alertmanager { get; private set; } = null!;
     public PrometheusServer Prometheus { get; private set; } = null!;
     public HttpClient Client { get; private set; } = null!;
@@ -83,8 +84,8 @@ public sealed class MonitoringStack : IAsyncLifetime
         RedisExporter = await ExporterProcess.StartRedisAsync(Redis.Port);
         NodeExporter = await ExporterProcess.StartNodeAsync();
 
-        Webhook = new WebhookReceiver();
-        Alertmanager = await AlertmanagerServer.StartAsync(MonitoringConfig.WriteAlertmanager(_folder, Webhook.Url));
+        Mail = await SmtpSink.StartAsync();
+        Alertmanager = await AlertmanagerServer.StartAsync(MonitoringConfig.WriteAlertmanager(_folder, Mail.Port));
 
         var prometheusPort = FreePort.Next();
         var config = MonitoringConfig.WritePrometheus(_folder, new Dictionary<string, string>
@@ -160,7 +161,7 @@ public sealed class MonitoringStack : IAsyncLifetime
         }
 
         Client?.Dispose();
-        foreach (var disposable in new IAsyncDisposable?[] { Prometheus, Alertmanager, Webhook, NodeExporter, RedisExporter, PostgresExporter, Api, Redis })
+        foreach (var disposable in new IAsyncDisposable?[] { Prometheus, Alertmanager, Mail, NodeExporter, RedisExporter, PostgresExporter, Api, Redis })
         {
             if (disposable is not null)
             {

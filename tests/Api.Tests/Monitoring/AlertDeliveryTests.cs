@@ -1,0 +1,236 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Api.Tests.Infrastructure;
+
+namespace Api.Tests.Monitoring;
+
+/// <summary>Reads Alertmanager's emails (its default template): "[FIRING:1] ApiDown api (…)", "[RESOLVED] ApiDown …".</summary>
+public static class AlertMail
+{
+    public static bool Is(ReceivedMail mail, string alertname, string status) =>
+        mail.Subject.StartsWith($"[{status.ToUpperInvariant()}", StringComparison.Ordinal) &&
+        Regex.IsMatch(mail.Subject, $@"\] {Regex.Escape(alertname)}\b");
+}
+
+/// <summary>The runbook document and the alerts' links into it.</summary>
+public sealed class RunbookTests
+{
+    [Fact]
+    public void Every_alert_has_a_summary_a_description_and_a_runbook_url_to_its_own_section_of_RUNBOOKS_md()
+    {
+        var headings = File.ReadAllLines(MonitoringConfig.RepositoryFile("RUNBOOKS.md"))
+            .Where(line => line.StartsWith("## ", StringComparison.Ordinal))
+            .Select(line => line[3..].Trim().ToLowerInvariant())   // GitHub's anchor of a one-word heading
+            .ToHashSet(StringComparer.Ordinal);
+        var alerts = MonitoringEndToEndTests.LoadRules().Where(r => r.ContainsKey("alert")).ToList();
+        Assert.NotEmpty(alerts);
+        foreach (var alert in alerts)
+        {
+            var name = (string)alert["alert"];
+            var annotations = (Dictionary<object, object>)alert["annotations"];
+            Assert.True(annotations.ContainsKey("summary") && annotations.ContainsKey("description"), $"{name}: summary and description");
+            var url = (string)annotations["runbook_url"];
+            Assert.EndsWith($"/RUNBOOKS.md#{name.ToLowerInvariant()}", url, StringComparison.Ordinal);
+            Assert.Contains(name.ToLowerInvariant(), headings);
+        }
+    }
+
+    internal static string RunbookUrl(string alertname) =>
+        (string)((Dictionary<object, object>)MonitoringEndToEndTests.LoadRules().Single(r => r.TryGetValue("alert", out var a) && (string)a == alertname)["annotations"])["runbook_url"];
+}
+
+/// <summary>
+/// The seed's minimal path (API_TARGET=host: the app on the host, Prometheus with prometheus/targets/host/) plus the
+/// shipped Alertmanager mailing to a real SMTP server: only what runs is scraped, nothing but the Watchdog fires while
+/// the app is healthy, and when the app dies the ApiDown email arrives with its runbook link, then the resolved one.
+/// </summary>
+public sealed class AlertDeliveryTests : IAsyncLifetime
+{
+    private const string ApiKey = "delivery-scrape-key";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private readonly string _folder = TempFolder.Create("api-tests-delivery");
+    private readonly int _appPort = FreePort.Next();
+    private AppProcess _app = null!;
+    private SmtpSink _mail = null!;
+    private AlertmanagerServer _alertmanager = null!;
+    private PrometheusServer _prometheus = null!;
+
+    public async Task InitializeAsync()
+    {
+        _app = await StartAppAsync();
+        // A cold app's first /metrics takes most of the test's 1 s scrape timeout (JIT): scrape once before Prometheus
+        // does, or ApiScrapeSlow rightly fires.
+        using (var http = new HttpClient { BaseAddress = _app.BaseAddress })
+        {
+            http.DefaultRequestHeaders.Authorization = new("Bearer", ApiKey);
+            (await http.GetAsync("/metrics")).EnsureSuccessStatusCode();
+        }
+
+        _mail = await SmtpSink.StartAsync();
+        _alertmanager = await AlertmanagerServer.StartAsync(MonitoringConfig.WriteAlertmanager(_folder, _mail.Port));
+        var prometheusPort = FreePort.Next();
+        var config = MonitoringConfig.WritePrometheus(_folder, new Dictionary<string, string>
+        {
+            ["api"] = $"127.0.0.1:{_appPort}",
+            ["prometheus"] = $"127.0.0.1:{prometheusPort}",
+        }, $"127.0.0.1:{_alertmanager.Port}", ApiKey, targetSet: "host");
+        _prometheus = await PrometheusServer.StartAsync(config, prometheusPort);
+    }
+
+    private Task<AppProcess> StartAppAsync() =>
+        AppProcess.StartAsync(_folder, new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(_folder, "app.db")}",
+            ["Metrics:ApiKey"] = ApiKey,
+        }, _appPort);
+
+    [Fact]
+    public async Task A_dead_app_mails_ApiDown_with_its_runbook_and_mails_the_resolution_when_it_is_back()
+    {
+        // Healthy: the two jobs that run are up, the four with empty target files have no target at all.
+        await Eventually.HoldsAsync(async () => (await _prometheus.TargetsAsync()) is { Count: 2 } targets && targets.All(t => t.Health == "up"),
+            Patience, "api and prometheus up, nothing else scraped", Diagnostics);
+        Assert.Equal(["api", "prometheus"], (await _prometheus.TargetsAsync()).Select(t => t.Job).Order(StringComparer.Ordinal));
+
+        // With every `for` at 2 s, anything that would fire on this path has fired after some evaluations.
+        await Eventually.HoldsAsync(async () => (await _prometheus.RulesAsync()).All(r => r.Health == "ok"), Patience, "rules evaluated", Diagnostics);
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        Assert.Equal(["Watchdog"], (await _prometheus.AlertsAsync()).Select(a => a.Name));
+
+        // The Watchdog reaches Alertmanager and goes to its own receiver, not to anyone's inbox.
+        await Eventually.HoldsAsync(async () => (await AlertmanagerAlertsAsync()).Any(a => Name(a) == "Watchdog"), Patience, "Watchdog in Alertmanager", Diagnostics);
+        var watchdog = (await AlertmanagerAlertsAsync()).Single(a => Name(a) == "Watchdog");
+        Assert.Equal(["deadmansswitch"], watchdog.GetProperty("receivers").EnumerateArray().Select(r => r.GetProperty("name").GetString()));
+
+        // The fault: the app process dies (kill -9).
+        _app.Kill();
+        await Eventually.HoldsAsync(() => _mail.Received.Any(m => AlertMail.Is(m, "ApiDown", "firing")), Patience, "the ApiDown email", Diagnostics);
+        var firing = _mail.Received.First(m => AlertMail.Is(m, "ApiDown", "firing"));
+        Assert.Equal("oncall@example.com", firing.To);
+        Assert.Contains(RunbookTests.RunbookUrl("ApiDown"), firing.Body, StringComparison.Ordinal);
+
+        // The fix: the app is back on its address.
+        _app = await StartAppAsync();
+        await Eventually.HoldsAsync(() => _mail.Received.Any(m => AlertMail.Is(m, "ApiDown", "resolved")), Patience, "the resolved ApiDown email", Diagnostics);
+        Assert.DoesNotContain(_mail.Received, m => m.Subject.Contains("Watchdog", StringComparison.Ordinal));
+    }
+
+    private async Task<List<JsonElement>> AlertmanagerAlertsAsync()
+    {
+        using var http = new HttpClient();
+        return await http.GetFromJsonAsync<List<JsonElement>>($"http://127.0.0.1:{_alertmanager.Port}/api/v2/alerts") ?? [];
+    }
+
+    private static string? Name(JsonElement alert) => alert.GetProperty("labels").GetProperty("alertname").GetString();
+
+    private string Diagnostics() =>
+        $"--- mail ---\n{string.Join("\n", _mail?.Received.Select(m => $"{m.To}: {m.Subject}") ?? [])}\n" +
+        $"--- prometheus ---\n{Tail(_prometheus?.Output)}\n--- alertmanager ---\n{Tail(_alertmanager?.Output)}\n--- app ---\n{Tail(_app?.Output)}";
+
+    private static string Tail(string? text) => text is null ? "" : text.Length > 3000 ? text[^3000..] : text;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var disposable in new IAsyncDisposable?[] { _prometheus, _alertmanager, _mail, _app })
+        {
+            if (disposable is not null)
+            {
+                await disposable.DisposeAsync();
+            }
+        }
+
+        TempFolder.Delete(_folder);
+    }
+}
+
+/// <summary>
+/// The shipped inhibit rules in a real Alertmanager, with alerts posted to its API: each rule mutes only what shares
+/// its scope (an exporter's TargetDown mutes none of the app's alerts; a critical on one queue mutes that queue only).
+/// </summary>
+public sealed class InhibitionTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private readonly string _folder = TempFolder.Create("api-tests-inhibition");
+    private SmtpSink _mail = null!;
+    private AlertmanagerServer _alertmanager = null!;
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync()
+    {
+        _mail = await SmtpSink.StartAsync();
+        _alertmanager = await AlertmanagerServer.StartAsync(MonitoringConfig.WriteAlertmanager(_folder, _mail.Port));
+        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_alertmanager.Port}/api/v2/") };
+    }
+
+    [Fact]
+    public async Task An_exporter_down_mutes_no_app_alert_and_a_stuck_queue_mutes_only_its_own_warnings()
+    {
+        await PostAsync(
+            Alert("TargetDown", "warning", ("job", "node")),
+            Alert("HighLatencyP95", "warning", ("job", "api")),
+            Alert("QueueJobsStuck", "critical", ("job", "api"), ("queue", "email")),
+            Alert("QueueBacklogGrowing", "warning", ("job", "api"), ("queue", "email")),
+            Alert("QueueBacklogGrowing", "warning", ("job", "api"), ("queue", "reports")));
+
+        // The stuck email queue mutes its own backlog warning (so the rule works) and nothing else.
+        await Eventually.HoldsAsync(async () => await StateAsync("QueueBacklogGrowing", "email") == "suppressed", Patience, "the email backlog warning muted", Diagnostics);
+        Assert.Equal("active", await StateAsync("QueueBacklogGrowing", "reports"));
+        Assert.Equal("active", await StateAsync("HighLatencyP95", null));
+        Assert.Equal("active", await StateAsync("TargetDown", null));
+        await Eventually.HoldsAsync(() => _mail.Received.Any(m => AlertMail.Is(m, "HighLatencyP95", "firing")) &&
+                                          _mail.Received.Any(m => AlertMail.Is(m, "QueueBacklogGrowing", "firing") && m.Subject.Contains("reports", StringComparison.Ordinal)),
+            Patience, "the latency and the reports backlog warnings in the inbox", Diagnostics);
+        Assert.DoesNotContain(_mail.Received, m => AlertMail.Is(m, "QueueBacklogGrowing", "firing") && m.Subject.Contains("email", StringComparison.Ordinal));
+
+        // The app itself down does mute its warnings, and still not the exporter's.
+        await PostAsync(Alert("ApiDown", "critical", ("job", "api"), ("instance", "app:3000")));
+        await Eventually.HoldsAsync(async () => await StateAsync("HighLatencyP95", null) == "suppressed", Patience, "the latency warning muted by ApiDown", Diagnostics);
+        Assert.Equal("active", await StateAsync("TargetDown", null));
+    }
+
+    private static Dictionary<string, object> Alert(string name, string severity, params (string Key, string Value)[] labels)
+    {
+        var all = labels.ToDictionary(l => l.Key, l => l.Value);
+        all["alertname"] = name;
+        all["severity"] = severity;
+        return new Dictionary<string, object> { ["labels"] = all, ["annotations"] = new Dictionary<string, string> { ["summary"] = name } };
+    }
+
+    private async Task PostAsync(params Dictionary<string, object>[] alerts)
+    {
+        using var response = await _http.PostAsJsonAsync("alerts", alerts);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>active or suppressed (inhibited); null until Alertmanager holds the alert.</summary>
+    private async Task<string?> StateAsync(string alertname, string? queue)
+    {
+        var alerts = await _http.GetFromJsonAsync<List<JsonElement>>("alerts") ?? [];
+        var alert = alerts.SingleOrDefault(a =>
+        {
+            var labels = a.GetProperty("labels");
+            return labels.GetProperty("alertname").GetString() == alertname &&
+                (queue is null || (labels.TryGetProperty("queue", out var q) && q.GetString() == queue));
+        });
+        return alert.ValueKind == JsonValueKind.Undefined ? null : alert.GetProperty("status").GetProperty("state").GetString();
+    }
+
+    private string Diagnostics() =>
+        $"--- alerts ---\n{_http.GetStringAsync("alerts").Result}\n--- mail ---\n{string.Join("\n", _mail.Received.Select(m => m.Subject))}\n--- alertmanager ---\n{_alertmanager.Output}";
+
+    public async Task DisposeAsync()
+    {
+        _http?.Dispose();
+        foreach (var disposable in new IAsyncDisposable?[] { _alertmanager, _mail })
+        {
+            if (disposable is not null)
+            {
+                await disposable.DisposeAsync();
+            }
+        }
+
+        TempFolder.Delete(_folder);
+    }
+}
