@@ -42,6 +42,7 @@ public static class ObservabilityExtensions
                 .AddMeter(ExportedMeters)
                 .AddProcessInstrumentation()
                 .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = options.ScrapeCacheMilliseconds));
+        builder.AddTracing();
 
         if (options.Port is int port && builder is WebApplicationBuilder web)
         {
