@@ -41,6 +41,9 @@ public static class ObservabilityExtensions
             .WithMetrics(metrics => metrics
                 .AddMeter(ExportedMeters)
                 .AddProcessInstrumentation()
+                // A sampled request's trace id rides on its histogram bucket and counter as an exemplar (OpenMetrics
+                // only), so a latency spike on the dashboard links to a slow request's trace.
+                .SetExemplarFilter(ExemplarFilterType.TraceBased)
                 .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = options.ScrapeCacheMilliseconds));
         builder.AddTracing();
 

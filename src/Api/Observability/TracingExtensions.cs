@@ -1,6 +1,8 @@
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
 namespace Api.Observability;
@@ -14,7 +16,10 @@ namespace Api.Observability;
 /// </summary>
 public static class TracingExtensions
 {
-    /// <summary>The standard switch: when set, traces, logs and metrics are also pushed over OTLP; otherwise nothing leaves.</summary>
+    /// <summary>
+    /// The standard switch: when set, traces, logs and metrics are also pushed over OTLP. Without it (or a per-signal
+    /// <c>OTEL_EXPORTER_OTLP_{TRACES,LOGS,METRICS}_ENDPOINT</c>) nothing leaves the process.
+    /// </summary>
     public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
     /// <summary>Every ActivitySource of our own features is named <c>Api.Something</c>.</summary>
@@ -22,6 +27,7 @@ public static class TracingExtensions
 
     public static IHostApplicationBuilder AddTracing(this IHostApplicationBuilder builder)
     {
+        builder.Logging.AddConsoleFormatter<JsonLogFormatter, ConsoleFormatterOptions>();
         var telemetry = builder.Services.AddOpenTelemetry()
             .WithTracing(tracing => tracing
                 .AddSource(ActivitySources)
@@ -36,14 +42,48 @@ public static class TracingExtensions
             .Configure<IOptions<MetricsOptions>>((aspNetCore, metrics) => aspNetCore.Filter = context =>
                 !context.Request.Path.StartsWithSegments(metrics.Value.Path) && !context.Request.Path.StartsWithSegments("/health"));
 
-        if (!string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointKey]))
+        // The OTLP exporter reads the rest of the standard variables itself (OTEL_EXPORTER_OTLP_PROTOCOL, _HEADERS,
+        // OTEL_BSP_* / OTEL_BLRP_* batching, OTEL_RESOURCE_ATTRIBUTES).
+        builder.Services.Configure<OpenTelemetryLoggerOptions>(logs => logs.IncludeFormattedMessage = true);
+        if (IsSet(builder, OtlpEndpointKey))
         {
-            // The OTLP exporter reads the rest of the standard variables itself (OTEL_EXPORTER_OTLP_PROTOCOL, _HEADERS,
-            // per-signal endpoints, OTEL_BSP_* / OTEL_BLRP_* batching, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES).
-            builder.Services.Configure<OpenTelemetryLoggerOptions>(logs => logs.IncludeFormattedMessage = true);
+            // One receiver for every signal (the Aspire dashboard, an OpenTelemetry Collector).
             telemetry.WithLogging().UseOtlpExporter();
+        }
+        else
+        {
+            // A receiver per signal (Tempo for traces, Loki for logs in docker compose), each by its standard variable:
+            // a full URL, used as given. (The SDK's per-signal AddOtlpExporter reads only the common endpoint.)
+            if (Endpoint(builder, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") is { } traces)
+            {
+                telemetry.WithTracing(tracing => tracing.AddOtlpExporter(otlp => otlp.Endpoint = traces));
+            }
+
+            if (Endpoint(builder, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") is { } logs)
+            {
+                telemetry.WithLogging(logging => logging.AddOtlpExporter(otlp => otlp.Endpoint = logs));
+            }
+
+            if (Endpoint(builder, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") is { } metrics)
+            {
+                telemetry.WithMetrics(metering => metering.AddOtlpExporter(otlp => otlp.Endpoint = metrics));
+            }
         }
 
         return builder;
+    }
+
+    private static bool IsSet(IHostApplicationBuilder builder, string key) => !string.IsNullOrWhiteSpace(builder.Configuration[key]);
+
+    private static Uri? Endpoint(IHostApplicationBuilder builder, string key)
+    {
+        if (!IsSet(builder, key))
+        {
+            return null;
+        }
+
+        return Uri.TryCreate(builder.Configuration[key], UriKind.Absolute, out var endpoint)
+            ? endpoint
+            : throw new InvalidOperationException($"{key} must be an absolute URL, such as http://tempo:4318/v1/traces.");
     }
 }

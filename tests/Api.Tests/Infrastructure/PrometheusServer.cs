@@ -24,14 +24,15 @@ public sealed class PrometheusServer : IAsyncDisposable
     public string Output => _process.Output;
 
     /// <param name="port">Chosen by the caller, because the configuration names it (Prometheus scrapes itself).</param>
-    public static async Task<PrometheusServer> StartAsync(string configFile, int port)
+    /// <param name="extraArguments">Further flags, such as <c>--enable-feature=exemplar-storage</c>.</param>
+    public static async Task<PrometheusServer> StartAsync(string configFile, int port, IReadOnlyList<string>? extraArguments = null)
     {
         var binary = Binaries.Find("prometheus", "prometheus", "/usr/bin/prometheus");
         var data = TempFolder.Create("api-tests-prometheus");
         var process = NativeProcess.Start(binary,
         [
             $"--config.file={configFile}", $"--storage.tsdb.path={data}", $"--web.listen-address=127.0.0.1:{port}",
-            "--storage.tsdb.retention.time=1h", "--web.enable-lifecycle",
+            "--storage.tsdb.retention.time=1h", "--web.enable-lifecycle", .. extraArguments ?? [],
         ]);
         var server = new PrometheusServer(process, data, port);
         try
@@ -56,6 +57,18 @@ public sealed class PrometheusServer : IAsyncDisposable
         return data.GetProperty("resultType").GetString() is "vector" or "matrix"
             ? data.GetProperty("result").EnumerateArray().ToList()
             : [data.GetProperty("result")];
+    }
+
+    /// <summary>The trace ids of the exemplars stored for the series a query selects, over the last hour.</summary>
+    public async Task<IReadOnlyList<string>> ExemplarTraceIdsAsync(string promql)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        using var response = await _http.GetAsync($"api/v1/query_exemplars?query={Uri.EscapeDataString(promql)}&start={now - 3600}&end={now + 60}");
+        var data = await ReadDataAsync(response, promql);
+        return data.EnumerateArray()
+            .SelectMany(series => series.GetProperty("exemplars").EnumerateArray())
+            .Select(exemplar => exemplar.GetProperty("labels").TryGetProperty("trace_id", out var id) ? id.GetString() ?? "" : "")
+            .ToList();
     }
 
     /// <summary>Every metric name Prometheus holds a series of.</summary>

@@ -30,6 +30,7 @@ public sealed class TracingTests : IAsyncLifetime
             ["Email:Smtp:Port"] = _smtp.Port.ToString(),
             ["Logging:LogLevel:Default"] = "Information",
             ["OTEL_SERVICE_NAME"] = "api-under-test",
+            ["Logging:Console:FormatterName"] = "json-trace",
         };
         _app = await AppProcess.StartAsync(_folder, settings);
         _client = new HttpClient { BaseAddress = _app.BaseAddress };
@@ -83,6 +84,11 @@ public sealed class TracingTests : IAsyncLifetime
             TimeSpan.FromSeconds(15), $"log records of trace {traceId}");
         Assert.All(logs, log => Assert.Equal(traceId, log.TraceId));
         Assert.Contains(logs, log => log.SpanId == server.SpanId);
+
+        // The console's JSON lines carry them as top-level fields too.
+        var lines = _app.Output.Split('\n').Where(line => line.StartsWith('{')).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+        Assert.Contains(lines, line => line.TryGetProperty("TraceId", out var id) && id.GetString() == traceId
+            && line.GetProperty("SpanId").GetString() == server.SpanId && line.GetProperty("Category").GetString()!.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
     }
 
     [Fact]
