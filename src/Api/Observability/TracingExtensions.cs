@@ -10,7 +10,8 @@ namespace Api.Observability;
 /// <summary>
 /// Traces and their export. A trace holds the request (ASP.NET Core), its EF Core commands, its Redis calls and the
 /// spans features start from an <c>Api.*</c> ActivitySource (the SignalR broadcast; the welcome email's dispatch, job and
-/// SMTP send, which carry the sign-up's context through the outbox). Sampling is the SDK's, chosen by the standard
+/// SMTP send, which carry the sign-up's context through the outbox), recorded when an OTLP endpoint for traces is set.
+/// Sampling is the SDK's, chosen by the standard
 /// <c>OTEL_TRACES_SAMPLER</c> / <c>OTEL_TRACES_SAMPLER_ARG</c> (default <c>parentbased_always_on</c>; production:
 /// <c>parentbased_traceidratio</c> with a ratio such as 0.1; <c>always_off</c> records nothing).
 /// </summary>
@@ -28,13 +29,19 @@ public static class TracingExtensions
     public static IHostApplicationBuilder AddTracing(this IHostApplicationBuilder builder)
     {
         builder.Logging.AddConsoleFormatter<JsonLogFormatter, ConsoleFormatterOptions>();
-        var telemetry = builder.Services.AddOpenTelemetry()
-            .WithTracing(tracing => tracing
+        var telemetry = builder.Services.AddOpenTelemetry();
+        // Spans are recorded only when they are exported: unexported they would cost CPU for nothing (BENCHMARKS.md,
+        // "Tracing cost"), and an exemplar's trace id would lead nowhere. Without it every request still has a W3C
+        // trace id (ASP.NET Core's activity) in its logs and problem responses.
+        if (IsSet(builder, OtlpEndpointKey) || IsSet(builder, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+        {
+            telemetry.WithTracing(tracing => tracing
                 .AddSource(ActivitySources)
                 .AddAspNetCoreInstrumentation()
                 .AddEntityFrameworkCoreInstrumentation()
                 // Commands outside any span are background polling (Hangfire's fetch loop): a trace each would be noise.
                 .AddRedisInstrumentation(redis => redis.Filter = command => command.ParentActivity is not null));
+        }
 
         // Scrapes and probes arrive every few seconds and explain nothing; their children (a readiness check's query)
         // follow the parent's decision, so they go too.

@@ -14,7 +14,9 @@ public sealed class ExemplarTests
     [Fact]
     public async Task Prometheus_stores_the_trace_id_of_a_sampled_request_as_an_exemplar_of_both_http_metrics()
     {
-        await using var app = new ApiFactory();
+        // Traces are recorded only when exported, so the app exports them to a real receiver.
+        await using var dashboard = await AspireDashboard.StartAsync();
+        await using var app = new ApiFactory(dashboard.ExportSettings);
         using var client = new HttpClient { BaseAddress = app.BaseAddress };
         var folder = TempFolder.Create("api-tests-exemplars");
         var port = FreePort.Next();
