@@ -39,10 +39,27 @@ internal sealed class EmailSender : IAsyncDisposable, IDisposable
         message.From.Add(MailboxAddress.Parse(_options.From));
         if (string.IsNullOrWhiteSpace(_options.Smtp.Host))
         {
+            using var write = EmailTelemetry.Start("email pickup write", ActivityKind.Internal);
             await WriteToPickupDirectoryAsync(message, cancellationToken);
             return;
         }
 
+        // One span from waiting for a pooled connection to the server's last reply: a slow or hung server shows here.
+        using var activity = EmailTelemetry.Start("smtp send", ActivityKind.Client);
+        activity?.SetTag("server.address", _options.Smtp.Host).SetTag("server.port", _options.Smtp.Port);
+        try
+        {
+            await SendOverSmtpAsync(message, cancellationToken);
+        }
+        catch (Exception exception)
+        {
+            activity.RecordFailure(exception);
+            throw;
+        }
+    }
+
+    private async Task SendOverSmtpAsync(MimeMessage message, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(_options.Smtp.TimeoutSeconds));
         await _slots.WaitAsync(timeout.Token);

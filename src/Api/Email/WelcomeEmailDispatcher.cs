@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Api.Data;
 using Api.Queue;
@@ -5,6 +6,7 @@ using Api.Users;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using OpenTelemetry;
 
 namespace Api.Email;
 
@@ -79,6 +81,9 @@ internal sealed partial class WelcomeEmailDispatcher(
     /// <summary>Claims up to <paramref name="batchSize"/> due rows, enqueues their jobs and deletes them; returns the claimed count.</summary>
     internal async Task<int> DispatchBatchAsync(int batchSize, CancellationToken cancellationToken)
     {
+        // The poll's own queries, every second, would each start a trace of nothing: only a row's dispatch, which
+        // continues its sign-up's trace, is traced.
+        using var untraced = SuppressInstrumentationScope.Begin();
         await using var scope = scopes.CreateAsyncScope();
         var outbox = scope.ServiceProvider.GetRequiredService<AppDbContext>().Set<PendingWelcomeEmail>();
         // Counted before the claim, so that while the job storage is down the gauge still shows the backlog growing.
@@ -105,7 +110,10 @@ internal sealed partial class WelcomeEmailDispatcher(
         {
             foreach (var pending in claimed)
             {
-                var email = new WelcomeEmail(pending.UserId, pending.Name, pending.Email);
+                using var traced = SuppressInstrumentationScope.Begin(false);
+                using var dispatch = EmailTelemetry.StartFrom(pending.TraceParent, "WelcomeEmail dispatch", ActivityKind.Producer);
+                dispatch?.SetTag("messaging.system", "hangfire").SetTag("messaging.destination.name", EmailExtensions.Queue);
+                var email = new WelcomeEmail(pending.UserId, pending.Name, pending.Email, dispatch?.Id ?? pending.TraceParent);
                 jobs.Enqueue<WelcomeEmailJob>(job => job.SendAsync(email, null, CancellationToken.None));
                 enqueued.Add(pending.UserId);
             }

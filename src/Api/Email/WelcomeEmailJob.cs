@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Api.Queue;
 using Hangfire;
 using Hangfire.Server;
@@ -8,9 +9,10 @@ namespace Api.Email;
 
 /// <summary>
 /// What the welcome email needs, carried in the job's arguments (copied from the outbox row), so the job needs no
-/// database: it sends while the database is slow or down.
+/// database: it sends while the database is slow or down. <paramref name="TraceParent"/> is the dispatch's trace
+/// context, which the job continues (null in jobs enqueued before it existed).
 /// </summary>
-public sealed record WelcomeEmail(Guid UserId, string Name, string Email);
+public sealed record WelcomeEmail(Guid UserId, string Name, string Email, string? TraceParent = null);
 
 /// <summary>A rejection that no retry can fix, such as an SMTP 5xx for the recipient: the job fails at once.</summary>
 public sealed class PermanentEmailFailureException(string message, Exception inner) : PermanentJobFailureException(message, inner);
@@ -20,6 +22,9 @@ internal sealed class WelcomeEmailJob(EmailSender sender, ILogger<WelcomeEmailJo
     [Queue(EmailExtensions.Queue)]
     public async Task SendAsync(WelcomeEmail email, PerformContext? context, CancellationToken cancellationToken)
     {
+        using var activity = EmailTelemetry.StartFrom(email.TraceParent, "WelcomeEmail job", ActivityKind.Consumer);
+        activity?.SetTag("messaging.system", "hangfire").SetTag("messaging.destination.name", EmailExtensions.Queue)
+            .SetTag("messaging.message.id", context?.BackgroundJob.Id);
         var message = new MimeMessage
         {
             // A stable id per user: a redelivery after a crash is recognisable as the same mail.
@@ -38,10 +43,16 @@ internal sealed class WelcomeEmailJob(EmailSender sender, ILogger<WelcomeEmailJo
         }
         catch (SmtpCommandException exception) when ((int)exception.StatusCode is >= 500 and < 600)
         {
+            activity.RecordFailure(exception);
             logger.LogError(exception, "Job {JobId}: the mail server permanently rejected the welcome email to {Email} ({StatusCode}); not retrying",
                 context?.BackgroundJob.Id, email.Email, (int)exception.StatusCode);
             throw new PermanentEmailFailureException(
                 $"The mail server rejected the welcome email to {email.Email}: {(int)exception.StatusCode} {exception.Message}", exception);
+        }
+        catch (Exception exception)
+        {
+            activity.RecordFailure(exception);
+            throw;
         }
     }
 

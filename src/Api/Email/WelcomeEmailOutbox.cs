@@ -24,10 +24,19 @@ public sealed class PendingWelcomeEmail
 
     /// <summary>The batch that owns the row; lets a dispatcher read back exactly the rows its claim won.</summary>
     public Guid? ClaimToken { get; set; }
+
+    /// <summary>
+    /// The sign-up request's W3C trace context (<c>00-{trace id}-{span id}-{flags}</c>), so the email's dispatch, job
+    /// and SMTP send join the sign-up's trace; null when the request had none.
+    /// </summary>
+    public string? TraceParent { get; init; }
 }
 
 internal sealed class PendingWelcomeEmailConfiguration : IEntityTypeConfiguration<PendingWelcomeEmail>
 {
+    /// <summary>A version-00 traceparent is always this long; EmailTelemetry writes no other.</summary>
+    private const int TraceParentLength = 55;
+
     public void Configure(EntityTypeBuilder<PendingWelcomeEmail> pending)
     {
         pending.ToTable("welcome_email_outbox");
@@ -37,6 +46,7 @@ internal sealed class PendingWelcomeEmailConfiguration : IEntityTypeConfiguratio
         pending.Property(p => p.Email).HasColumnName("email").HasMaxLength(User.EmailMaxLength).IsRequired();
         pending.Property(p => p.ClaimedUntil).HasColumnName("claimed_until");
         pending.Property(p => p.ClaimToken).HasColumnName("claim_token");
+        pending.Property(p => p.TraceParent).HasColumnName("traceparent").HasMaxLength(TraceParentLength);
         pending.HasIndex(p => p.ClaimedUntil).HasDatabaseName("ix_welcome_email_outbox_claimed_until");
     }
 }
@@ -46,7 +56,13 @@ internal sealed class AddWelcomeEmailToOutbox(AppDbContext db) : IUserCreationSt
 {
     public Task RunAsync(User user, CancellationToken cancellationToken)
     {
-        db.Set<PendingWelcomeEmail>().Add(new PendingWelcomeEmail { UserId = user.Id, Name = user.Name, Email = user.Email });
+        db.Set<PendingWelcomeEmail>().Add(new PendingWelcomeEmail
+        {
+            UserId = user.Id,
+            Name = user.Name,
+            Email = user.Email,
+            TraceParent = EmailTelemetry.CurrentTraceParent(),
+        });
         return Task.CompletedTask;
     }
 }

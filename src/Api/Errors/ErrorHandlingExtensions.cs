@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
@@ -9,8 +10,10 @@ public static class ErrorHandlingExtensions
 {
     public static IHostApplicationBuilder AddErrorHandling(this IHostApplicationBuilder builder)
     {
+        // The request's W3C trace id, as the logs (TraceId) and the trace backend show it; the connection-based
+        // TraceIdentifier appears nowhere else.
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-            context.ProblemDetails.Extensions["traceId"] = context.HttpContext.TraceIdentifier);
+            context.ProblemDetails.Extensions["traceId"] = Activity.Current?.TraceId.ToHexString() ?? context.HttpContext.TraceIdentifier);
         // A validation problem names each field as the JSON does ("name", not the C# property "Name"): the problem
         // writer converts the keys of "errors" with this policy. The validator itself reports C# names
         // (dotnet/aspnetcore#61764), and the API returns no other dictionaries, so nothing else changes.

@@ -57,7 +57,11 @@ public static class ObservabilityExtensions
                 // file descriptors, virtual memory and uptime, under the process.* names every OpenTelemetry SDK uses.
                 .AddView("dotnet.process.cpu.time", MetricStreamConfiguration.Drop)
                 .AddView("dotnet.process.memory.working_set", MetricStreamConfiguration.Drop)
+                // A sampled request's trace id rides on its histogram bucket and counter as an exemplar (OpenMetrics
+                // only), so a latency spike on the dashboard links to a slow request's trace.
+                .SetExemplarFilter(ExemplarFilterType.TraceBased)
                 .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = options.ScrapeCacheMilliseconds));
+        builder.AddTracing();
 
         if (options.Port is int port && builder is WebApplicationBuilder web)
         {

@@ -8,6 +8,7 @@ using Hangfire.Redis.StackExchange;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Trace;
 
 namespace Api.Queue;
 
@@ -32,6 +33,8 @@ public static class QueueExtensions
         else
         {
             builder.Services.AddSingleton(services => QueueRedisConnection.Connect(redis, services.GetRequiredService<IOptions<QueueOptions>>().Value));
+            builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.ConfigureRedisInstrumentation(
+                (services, instrumentation) => instrumentation.AddConnection("queue", services.GetRequiredService<QueueRedisConnection>().Connection)));
             builder.Services.AddSingleton<JobStorage>(services => CreateRedisStorage(
                 services.GetRequiredService<QueueRedisConnection>().Connection, services.GetRequiredService<IOptions<QueueOptions>>().Value));
             // Degraded, not unhealthy: without Redis the API still serves everything and new jobs wait in their outbox, so

@@ -24,7 +24,8 @@ public sealed class PrometheusServer : IAsyncDisposable
     public string Output => _process.Output;
 
     /// <param name="port">Chosen by the caller, because the configuration names it (Prometheus scrapes itself).</param>
-    public static async Task<PrometheusServer> StartAsync(string configFile, int port)
+    /// <param name="extraArguments">Further flags, such as <c>--enable-feature=exemplar-storage</c>.</param>
+    public static async Task<PrometheusServer> StartAsync(string configFile, int port, IReadOnlyList<string>? extraArguments = null)
     {
         var binary = Binaries.Find("prometheus", "prometheus", "/usr/bin/prometheus");
         var data = TempFolder.Create("api-tests-prometheus");
@@ -36,7 +37,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             "--enable-feature=extra-scrape-metrics",
             // Firing alerts are re-sent every minute by default; an alert evaluated before the Alertmanager target was
             // discovered would wait that long.
-            "--rules.alert.resend-delay=1s",
+            "--rules.alert.resend-delay=1s", .. extraArguments ?? [],
         ]);
         var server = new PrometheusServer(process, data, port);
         try
@@ -61,6 +62,18 @@ public sealed class PrometheusServer : IAsyncDisposable
         return data.GetProperty("resultType").GetString() is "vector" or "matrix"
             ? data.GetProperty("result").EnumerateArray().ToList()
             : [data.GetProperty("result")];
+    }
+
+    /// <summary>The trace ids of the exemplars stored for the series a query selects, over the last hour.</summary>
+    public async Task<IReadOnlyList<string>> ExemplarTraceIdsAsync(string promql)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        using var response = await _http.GetAsync($"api/v1/query_exemplars?query={Uri.EscapeDataString(promql)}&start={now - 3600}&end={now + 60}");
+        var data = await ReadDataAsync(response, promql);
+        return data.EnumerateArray()
+            .SelectMany(series => series.GetProperty("exemplars").EnumerateArray())
+            .Select(exemplar => exemplar.GetProperty("labels").TryGetProperty("trace_id", out var id) ? id.GetString() ?? "" : "")
+            .ToList();
     }
 
     /// <summary>Every metric name Prometheus holds a series of.</summary>

@@ -15,7 +15,7 @@ namespace Api.Data.Migrations
         protected override void BuildModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
-            modelBuilder.HasAnnotation("ProductVersion", "10.0.12");
+            modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
             modelBuilder.Entity("Api.Email.PendingWelcomeEmail", b =>
                 {
@@ -37,6 +37,10 @@ namespace Api.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(100)
                         .HasColumnName("name");
+
+                    b.Property<string>("TraceParent")
+                        .HasMaxLength(55)
+                        .HasColumnName("traceparent");
 
                     b.HasKey("UserId");
 

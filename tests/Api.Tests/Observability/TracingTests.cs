@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Api.Tests.Infrastructure;
+
+namespace Api.Tests.Observability;
+
+/// <summary>
+/// Traces and logs as a receiver gets them: the app runs as its own process and exports over OTLP to a real Aspire
+/// dashboard, whose telemetry API the test reads. A sign-up is one trace from the request to the SMTP send.
+/// </summary>
+public sealed class TracingTests : IAsyncLifetime
+{
+    private AspireDashboard _dashboard = null!;
+    private SmtpSink _smtp = null!;
+    private AppProcess _app = null!;
+    private HttpClient _client = null!;
+    private string _folder = null!;
+
+    public async Task InitializeAsync()
+    {
+        _dashboard = await AspireDashboard.StartAsync();
+        _smtp = await SmtpSink.StartAsync();
+        _folder = TempFolder.Create("api-tests-tracing");
+        var settings = new Dictionary<string, string?>(_dashboard.ExportSettings)
+        {
+            ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(_folder, "app.db")}",
+            ["Email:Smtp:Host"] = "127.0.0.1",
+            ["Email:Smtp:Port"] = _smtp.Port.ToString(),
+            ["Logging:LogLevel:Default"] = "Information",
+            ["OTEL_SERVICE_NAME"] = "api-under-test",
+            ["Logging:Console:FormatterName"] = "json-trace",
+        };
+        _app = await AppProcess.StartAsync(_folder, settings);
+        _client = new HttpClient { BaseAddress = _app.BaseAddress };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _app.DisposeAsync();
+        await _smtp.DisposeAsync();
+        await _dashboard.DisposeAsync();
+        TempFolder.Delete(_folder);
+    }
+
+    [Fact]
+    public async Task A_sign_up_is_one_trace_from_the_request_through_the_outbox_and_the_job_to_the_smtp_send()
+    {
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/users")
+        {
+            Content = JsonContent.Create(new { name = "Ada", email = "ada@example.com" }),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+
+        using var response = await _client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        IReadOnlyList<AspireDashboard.Span> spans = [];
+        await Eventually.HoldsAsync(async () => (spans = await _dashboard.SpansAsync(traceId)).Any(s => s.Name == "smtp send"),
+            TimeSpan.FromSeconds(30), $"the SMTP send's span in trace {traceId}",
+            () => $"Spans so far: {string.Join(", ", spans.Select(s => s.Name))}\nApp output:\n{_app.Output}");
+
+        var server = Assert.Single(spans, s => s.Name == "POST /api/users");
+        Assert.Equal("Microsoft.AspNetCore", server.Scope);
+        // The user and its outbox row are written by the request, as its children.
+        Assert.Contains(spans, s => s.Scope == "OpenTelemetry.Instrumentation.EntityFrameworkCore" && s.ParentSpanId == server.SpanId
+            && s.Attributes.Values.Any(v => v.Contains("INSERT INTO \"welcome_email_outbox\"", StringComparison.Ordinal)));
+        Assert.Contains(spans, s => s.Name == "signalr broadcast UserCreated" && s.ParentSpanId == server.SpanId);
+        // Then the chain the outbox row and the job's arguments carry: dispatch -> job -> SMTP.
+        var dispatch = Assert.Single(spans, s => s.Name == "WelcomeEmail dispatch");
+        Assert.Equal(server.SpanId, dispatch.ParentSpanId);
+        var job = Assert.Single(spans, s => s.Name == "WelcomeEmail job");
+        Assert.Equal(dispatch.SpanId, job.ParentSpanId);
+        var smtp = Assert.Single(spans, s => s.Name == "smtp send");
+        Assert.Equal(job.SpanId, smtp.ParentSpanId);
+        Assert.Equal(_smtp.Port.ToString(), smtp.Attributes["server.port"]);
+
+        // The request's log records carry the same trace id.
+        IReadOnlyList<AspireDashboard.LogRecord> logs = [];
+        await Eventually.HoldsAsync(async () => (logs = await _dashboard.LogsAsync(traceId)).Count > 0,
+            TimeSpan.FromSeconds(15), $"log records of trace {traceId}");
+        Assert.All(logs, log => Assert.Equal(traceId, log.TraceId));
+        Assert.Contains(logs, log => log.SpanId == server.SpanId);
+
+        // The console's JSON lines carry them as top-level fields too.
+        var lines = _app.Output.Split('\n').Where(line => line.StartsWith('{')).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+        Assert.Contains(lines, line => line.TryGetProperty("TraceId", out var id) && id.GetString() == traceId
+            && line.GetProperty("SpanId").GetString() == server.SpanId && line.GetProperty("Category").GetString()!.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_trace_id_of_a_problem_response_finds_the_requests_trace_and_logs()
+    {
+        using var first = await _client.PostAsJsonAsync("/api/users", new { name = "Bob", email = "bob@example.com" });
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+
+        using var conflict = await _client.PostAsJsonAsync("/api/users", new { name = "Bob", email = "bob@example.com" });
+
+        Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        var problem = await conflict.ReadJsonAsync<JsonElement>();
+        var traceId = problem.GetProperty("traceId").GetString()!;
+        Assert.Matches("^[0-9a-f]{32}$", traceId);
+        await Eventually.HoldsAsync(async () => (await _dashboard.SpansAsync(traceId)).Any(s => s.Name == "POST /api/users"),
+            TimeSpan.FromSeconds(15), $"the 409's request span in trace {traceId}");
+        await Eventually.HoldsAsync(async () => (await _dashboard.LogsAsync(traceId)).Any(l => l.Body.Contains("409", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(15), $"a log record of the 409 in trace {traceId}");
+    }
+}
