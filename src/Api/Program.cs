@@ -21,8 +21,8 @@ builder.AddApiDocs();
 
 var app = builder.Build();
 
-app.UseErrorHandling();
 app.UseHttpMetrics();
+app.UseErrorHandling();
 
 app.MapObservability();
 app.MapRoot();

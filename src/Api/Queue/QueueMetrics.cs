@@ -7,7 +7,7 @@ namespace Api.Queue;
 
 /// <summary>
 /// The seed's queue metrics plus depth, age and timing. Their names and labels are a contract with the dashboards and
-/// alerts; tests/Api.Tests/Email/EmailQueueTests holds them together. Counters and histograms are recorded by the worker that ran the
+/// alerts; tests/Api.Tests/Monitoring/MonitoringEndToEndTests holds them together. Counters and histograms are recorded by the worker that ran the
 /// attempt (<see cref="QueueMetricsFilter"/>), so instances sharing one Redis never count a job twice; the gauges are
 /// read from the shared storage at scrape time, so every instance reports the same value (aggregate with max).
 /// </summary>
