@@ -1,5 +1,6 @@
 using Api;
 using Api.ApiDocs;
+using Api.Configuration;
 using Api.Data;
 using Api.Email;
 using Api.Errors;
@@ -20,6 +21,11 @@ builder.AddEmail();
 builder.AddApiDocs();
 
 var app = builder.Build();
+if (!app.HasValidConfiguration())
+{
+    return 1;
+}
+
 
 app.UseHttpMetrics();
 app.UseErrorHandling();
@@ -33,5 +39,6 @@ app.MapApiDocs();
 
 await app.MigrateDatabaseAsync();
 await app.RunAsync();
+return 0;
 
 public partial class Program;

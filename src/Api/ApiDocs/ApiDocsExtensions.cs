@@ -1,3 +1,4 @@
+using Api.Configuration;
 using Api.Observability;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -24,7 +25,7 @@ public static class ApiDocsExtensions
 
     public static IHostApplicationBuilder AddApiDocs(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<ApiDocsOptions>().BindConfiguration(ApiDocsOptions.Section);
+        builder.Services.AddValidatedOptions<ApiDocsOptions>(ApiDocsOptions.Section);
         builder.Services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info = new OpenApiInfo

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using OpenTelemetry.Metrics;
+using Api.Configuration;
 using Api.Security;
 using OpenTelemetry.Resources;
 
@@ -28,11 +29,8 @@ public static class ObservabilityExtensions
 
     public static IHostApplicationBuilder AddObservability(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<MetricsOptions>()
-            .BindConfiguration(MetricsOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        var options = builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions();
+        builder.Services.AddValidatedOptions<MetricsOptions>(MetricsOptions.Section);
+        var options = builder.Configuration.ReadValidatedOptions<MetricsOptions>(MetricsOptions.Section);
 
         builder.Services.AddSingleton<HttpMetrics>();
         builder.Services.AddHealthChecks();

@@ -1,3 +1,4 @@
+using Api.Configuration;
 using Api.Data;
 using Api.Observability;
 using Hangfire;
@@ -18,7 +19,7 @@ public static class QueueExtensions
 {
     public static IHostApplicationBuilder AddQueue(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<QueueOptions>().BindConfiguration(QueueOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddValidatedOptions<QueueOptions>(QueueOptions.Section);
 
         var redis = builder.Configuration.GetConnectionString(DataExtensions.RedisConnectionName);
         // Storage, filters and activator are registered in the container before AddHangfire, whose TryAdd calls then

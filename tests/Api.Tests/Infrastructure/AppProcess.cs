@@ -23,14 +23,7 @@ public sealed class AppProcess : IAsyncDisposable
     public static async Task<AppProcess> StartAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings, int? port = null)
     {
         var address = new Uri($"http://127.0.0.1:{port ?? FreePort.Next()}/");
-        var arguments = new List<string> { Path.Combine(AppContext.BaseDirectory, "Api.dll"), "--urls", address.ToString().TrimEnd('/'), "--contentRoot", contentRoot };
-        foreach (var (key, value) in settings)
-        {
-            arguments.Add($"--{key}={value}");
-        }
-
-        var process = NativeProcess.Start("dotnet", arguments, contentRoot,
-            new Dictionary<string, string?> { ["DOTNET_ENVIRONMENT"] = "Production", ["ASPNETCORE_ENVIRONMENT"] = "Production" });
+        var process = Launch(contentRoot, settings, address);
         var app = new AppProcess(process, address);
         try
         {
@@ -43,6 +36,26 @@ public sealed class AppProcess : IAsyncDisposable
         }
 
         return app;
+    }
+
+    /// <summary>Runs the app until it exits by itself (a start-up that must fail): its exit code and everything it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunUntilExitAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings)
+    {
+        await using var process = Launch(contentRoot, settings, new Uri($"http://127.0.0.1:{FreePort.Next()}/"));
+        await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, process.Output);
+    }
+
+    private static NativeProcess Launch(string contentRoot, IReadOnlyDictionary<string, string?> settings, Uri address)
+    {
+        var arguments = new List<string> { Path.Combine(AppContext.BaseDirectory, "Api.dll"), "--urls", address.ToString().TrimEnd('/'), "--contentRoot", contentRoot };
+        foreach (var (key, value) in settings)
+        {
+            arguments.Add($"--{key}={value}");
+        }
+
+        return NativeProcess.Start("dotnet", arguments, contentRoot,
+            new Dictionary<string, string?> { ["DOTNET_ENVIRONMENT"] = "Production", ["ASPNETCORE_ENVIRONMENT"] = "Production" });
     }
 
     /// <summary>SIGKILL, as in a crash or an OOM kill: no shutdown hooks run.</summary>
