@@ -9,7 +9,7 @@ using Api.Queue;
 using Api.Realtime;
 using Api.Users;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContentRoot.Resolve(args) });
 
 builder.AddErrorHandling();
 builder.AddObservability();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using Api.Observability;
 using Hangfire;
 using Hangfire.Storage;
 
@@ -31,14 +32,14 @@ public sealed class QueueMetrics
     private readonly Histogram<double> _wait;
     private readonly JobStorage _storage;
     private readonly string[] _queues;
-    private readonly ILogger<QueueMetrics> _logger;
+    private readonly OutageLog _storageOutage;
     private readonly ConcurrentDictionary<string, long> _outboxPending = new();
 
     public QueueMetrics(IMeterFactory meterFactory, JobStorage storage, JobQueues queues, ILogger<QueueMetrics> logger)
     {
         _storage = storage;
         _queues = queues.Names;
-        _logger = logger;
+        _storageOutage = new OutageLog(logger, "The job storage (queue gauges)");
         var meter = meterFactory.Create(MeterName);
         _completed = meter.CreateCounter<long>(JobsCompleted, unit: null,
             description: "Jobs that finished successfully, by queue.");
@@ -114,11 +115,13 @@ public sealed class QueueMetrics
     {
         try
         {
-            return read(_storage.GetMonitoringApi());
+            var measurements = read(_storage.GetMonitoringApi());
+            _storageOutage.Succeeded();
+            return measurements;
         }
         catch (Exception exception)
         {
-            _logger.LogWarning(exception, "Queue gauges skipped: the job storage is unavailable");
+            _storageOutage.Failed(exception);
             return [];
         }
     }

@@ -20,10 +20,11 @@ public sealed class AppProcess : IAsyncDisposable
     public string Output => _process.Output;
     public bool HasExited => _process.HasExited;
 
-    public static async Task<AppProcess> StartAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings, int? port = null)
+    /// <param name="contentRoot">The working directory, also passed as <c>--contentRoot</c> unless <paramref name="nameContentRoot"/> is false (as a user starting the published app from another folder would).</param>
+    public static async Task<AppProcess> StartAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings, int? port = null, bool nameContentRoot = true)
     {
         var address = new Uri($"http://127.0.0.1:{port ?? FreePort.Next()}/");
-        var process = Launch(contentRoot, settings, address);
+        var process = Launch(contentRoot, settings, address, nameContentRoot);
         var app = new AppProcess(process, address);
         try
         {
@@ -46,9 +47,14 @@ public sealed class AppProcess : IAsyncDisposable
         return (process.ExitCode, process.Output);
     }
 
-    private static NativeProcess Launch(string contentRoot, IReadOnlyDictionary<string, string?> settings, Uri address)
+    private static NativeProcess Launch(string contentRoot, IReadOnlyDictionary<string, string?> settings, Uri address, bool nameContentRoot = true)
     {
-        var arguments = new List<string> { Path.Combine(AppContext.BaseDirectory, "Api.dll"), "--urls", address.ToString().TrimEnd('/'), "--contentRoot", contentRoot };
+        var arguments = new List<string> { Path.Combine(AppContext.BaseDirectory, "Api.dll"), "--urls", address.ToString().TrimEnd('/') };
+        if (nameContentRoot)
+        {
+            arguments.AddRange(["--contentRoot", contentRoot]);
+        }
+
         foreach (var (key, value) in settings)
         {
             arguments.Add($"--{key}={value}");
