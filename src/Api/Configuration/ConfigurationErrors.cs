@@ -3,6 +3,12 @@ using Microsoft.Extensions.Options;
 
 namespace Api.Configuration;
 
+/// <summary>A condition, beyond the settings' own values, that must hold before the service starts; each problem is one line.</summary>
+public interface IStartUpCheck
+{
+    IEnumerable<string> Problems();
+}
+
 public static class ConfigurationErrors
 {
     /// <summary>
@@ -25,6 +31,11 @@ public static class ConfigurationErrors
             {
                 problems.AddRange(invalid.Failures);
             }
+        }
+
+        foreach (var check in app.Services.GetServices<IStartUpCheck>())
+        {
+            problems.AddRange(check.Problems());
         }
 
         foreach (var problem in problems.Distinct(StringComparer.Ordinal))

@@ -1,3 +1,4 @@
+using Api.Configuration;
 using Api.Observability;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -30,6 +31,10 @@ public static class DataExtensions
                 builder.Configuration.GetConnectionString(SqliteConnectionName) ?? "Data Source=data/app.db",
                 builder.Environment.ContentRootPath);
             builder.Services.AddDbContext<AppDbContext>(options => options.UseSqlite(sqlite));
+            if (new SqliteConnectionStringBuilder(sqlite) is { Mode: not SqliteOpenMode.Memory, DataSource: { Length: > 0 } file } && file != ":memory:")
+            {
+                builder.Services.AddSingleton<IStartUpCheck>(new SqliteFileLock(file));
+            }
         }
 
         builder.Services.AddHealthChecks().AddDbContextCheck<AppDbContext>("database", tags: [ObservabilityExtensions.ReadyTag]);

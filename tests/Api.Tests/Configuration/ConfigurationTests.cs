@@ -192,3 +192,29 @@ public sealed class ConfigurationStartUpTests
         }
     }
 }
+
+/// <summary>Two instances on one SQLite file would steal each other's welcome emails: the second one refuses to start.</summary>
+public sealed class SqliteSharingTests
+{
+    [Fact]
+    public async Task A_second_instance_on_the_same_sqlite_file_stops_with_one_line_and_exit_code_1()
+    {
+        var folder = TempFolder.Create("api-tests-sqlite-lock");
+        try
+        {
+            var database = Path.Combine(folder, "app.db");
+            var settings = new Dictionary<string, string?> { ["ConnectionStrings:Sqlite"] = $"Data Source={database}" };
+            await using var first = await AppProcess.StartAsync(folder, settings);
+
+            var (exitCode, output) = await AppProcess.RunUntilExitAsync(folder, settings);
+
+            Assert.Equal(1, exitCode);
+            Assert.Equal($"ConnectionStrings:Sqlite: {database} is in use by another instance (it holds {database}.lock); give each instance its own file, or run several on ConnectionStrings:Postgres", output.TrimEnd());
+            Assert.False(first.HasExited);
+        }
+        finally
+        {
+            TempFolder.Delete(folder);
+        }
+    }
+}
