@@ -23,13 +23,16 @@ public static class UsersApi
         var api = endpoints.MapGroup("/api").WithTags("Users");
         // The problem responses are declared for the OpenAPI document; the typed results declare the successes.
         api.MapPost("/users", CreateAsync)
+            .WithName("CreateUser").WithSummary("Create a user and queue their welcome email")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/users/{id:guid}", GetAsync)
+            .WithName("GetUser").WithSummary("Get a user by id")
             .ProducesProblem(StatusCodes.Status404NotFound);
         api.MapGet("/users", ListAsync)
+            .WithName("ListUsers").WithSummary("List users, a page at a time")
             .ProducesValidationProblem();
         return endpoints;
     }
