@@ -64,7 +64,8 @@ internal static class SectionBinder
             }
             else if (ListElement(propertyType) is { } element)
             {
-                if (child.Value is not null)
+                // A parent key can carry an empty value next to its children (host settings do): only text counts.
+                if (!string.IsNullOrEmpty(child.Value) && !child.GetChildren().Any())
                 {
                     problems.Add($"{child.Path} must be a list, written {child.Path}:0, {child.Path}:1, …; got '{child.Value}'");
                     continue;
@@ -84,7 +85,7 @@ internal static class SectionBinder
             }
             else if (IsSection(propertyType))
             {
-                if (child.Value is not null)
+                if (!string.IsNullOrEmpty(child.Value) && !child.GetChildren().Any())
                 {
                     problems.Add($"{child.Path} is a section of settings, not a value; got '{child.Value}'");
                     continue;
