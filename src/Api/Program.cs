@@ -1,5 +1,6 @@
 using Api;
 using Api.ApiDocs;
+using Api.Configuration;
 using Api.Data;
 using Api.Email;
 using Api.Errors;
@@ -9,7 +10,7 @@ using Api.Realtime;
 using Api.Security;
 using Api.Users;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContentRoot.Resolve(args) });
 
 builder.AddErrorHandling();
 builder.AddSecurity();
@@ -22,9 +23,13 @@ builder.AddEmail();
 builder.AddApiDocs();
 
 var app = builder.Build();
+if (!app.HasValidConfiguration())
+{
+    return 1;
+}
 
-app.UseErrorHandling();
 app.UseHttpMetrics();
+app.UseErrorHandling();
 app.UseSecurity();
 
 app.MapObservability();
@@ -36,5 +41,6 @@ app.MapApiDocs();
 
 await app.MigrateDatabaseAsync();
 await app.RunAsync();
+return 0;
 
 public partial class Program;

@@ -11,7 +11,8 @@ public static class RootApi
     /// <summary><c>GET /</c>: what is running. Also the cheapest endpoint, which the benchmarks measure.</summary>
     public static IEndpointRouteBuilder MapRoot(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/", () => TypedResults.Ok(Description)).WithTags("Service");
+        endpoints.MapGet("/", () => TypedResults.Ok(Description)).WithTags("Service")
+            .WithName("GetService").WithSummary("Name and version of the running service");
         return endpoints;
     }
 }

@@ -1,3 +1,4 @@
+using Api.Configuration;
 using Api.Observability;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -24,17 +25,49 @@ public static class ApiDocsExtensions
 
     public static IHostApplicationBuilder AddApiDocs(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<ApiDocsOptions>().BindConfiguration(ApiDocsOptions.Section);
-        builder.Services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info = new OpenApiInfo
+        builder.Services.AddValidatedOptions<ApiDocsOptions>(ApiDocsOptions.Section);
+        builder.Services.AddOpenApi(options => options
+            .AddDocumentTransformer((document, _, _) =>
             {
-                Title = ServiceInfo.Name,
-                Version = ServiceInfo.Version,
-                Description = "Users, a SignalR hub at /ws, health at /health/live and /health/ready, Prometheus metrics at /metrics.",
-            };
-            return Task.CompletedTask;
-        }));
+                document.Info = new OpenApiInfo
+                {
+                    Title = ServiceInfo.Name,
+                    Version = ServiceInfo.Version,
+                    Description = "Users, a SignalR hub at /ws, health at /health/live and /health/ready, Prometheus metrics at /metrics.",
+                };
+                // Clients join the server URL and the paths ("/api/users"); a trailing slash would double it.
+                foreach (var server in document.Servers ?? [])
+                {
+                    server.Url = server.Url?.TrimEnd('/');
+                }
+
+                return Task.CompletedTask;
+            })
+            .AddSchemaTransformer((schema, context, _) =>
+            {
+                // Every problem the service writes carries the request's traceId (Errors/ErrorHandlingExtensions.cs).
+                if (typeof(Microsoft.AspNetCore.Mvc.ProblemDetails).IsAssignableFrom(context.JsonTypeInfo.Type) && schema.Properties is { } properties)
+                {
+                    properties.TryAdd("traceId", new OpenApiSchema { Type = JsonSchemaType.String, Description = "The request's trace id, to find its logs and trace." });
+                }
+
+                // [EmailAddress] is enforced by the validation; say so in the schema.
+                if (context.JsonPropertyInfo?.AttributeProvider?.IsDefined(typeof(System.ComponentModel.DataAnnotations.EmailAddressAttribute), inherit: true) == true)
+                {
+                    schema.Format = "email";
+                    schema.MinLength = Math.Max(schema.MinLength ?? 0, 3); // "a@b": an address has a local part, an @ and a domain
+                }
+
+                // Integers are described as "integer or numeric string" because the JSON options could read numbers from
+                // strings; no request body here has a number, and query and route values are parsed as integers.
+                if (schema.Type == (JsonSchemaType.Integer | JsonSchemaType.String) && schema.Pattern is not null)
+                {
+                    schema.Type = JsonSchemaType.Integer;
+                    schema.Pattern = null;
+                }
+
+                return Task.CompletedTask;
+            }));
         return builder;
     }
 

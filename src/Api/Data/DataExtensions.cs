@@ -1,3 +1,4 @@
+using Api.Configuration;
 using Api.Observability;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -20,7 +21,7 @@ public static class DataExtensions
 
     public static IHostApplicationBuilder AddData(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<DataOptions>().BindConfiguration(DataOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddValidatedOptions<DataOptions>(DataOptions.Section);
         var timeout = (builder.Configuration.GetSection(DataOptions.Section).Get<DataOptions>() ?? new DataOptions()).CommandTimeoutSeconds;
         var postgres = builder.Configuration.GetConnectionString(PostgresConnectionName);
         // Pooled contexts: a request leases a reset context instead of building one (and its services) from scratch.
@@ -38,6 +39,10 @@ public static class DataExtensions
             // Not Data:CommandTimeoutSeconds: SQLite is a local file, and its command timeout is how long a write waits
             // for the file's one write lock, which a burst of sign-ups needs longer than a request should wait on a server.
             builder.Services.AddDbContextPool<AppDbContext>(options => options.UseSqlite(sqlite).AddInterceptors(SqliteConnectionSettings.Instance));
+            if (new SqliteConnectionStringBuilder(sqlite) is { Mode: not SqliteOpenMode.Memory, DataSource: { Length: > 0 } file } && file != ":memory:")
+            {
+                builder.Services.AddSingleton<IStartUpCheck>(new SqliteFileLock(file));
+            }
         }
 
         builder.Services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();

@@ -1,3 +1,4 @@
+using Api.Configuration;
 using Api.Queue;
 using Api.Users;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -15,7 +16,7 @@ public static class EmailExtensions
     /// </summary>
     public static IHostApplicationBuilder AddEmail(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddValidatedOptions<EmailOptions>(EmailOptions.Section);
         builder.Services.AddJobQueue(Queue);
         builder.Services.AddSingleton<EmailSender>();
         builder.Services.AddScoped<WelcomeEmailJob>();

@@ -174,7 +174,15 @@ internal sealed class EmailSender : IAsyncDisposable, IDisposable
         var name = string.Concat((message.MessageId ?? Guid.CreateVersion7().ToString()).Split(Path.GetInvalidFileNameChars())) + ".eml";
         var path = Path.Combine(folder, name);
         var temporary = path + ".tmp";
-        await message.WriteToAsync(temporary, cancellationToken);
+        // The bytes MailKit's SmtpClient would send to a server without 8BITMIME: a 7-bit transfer encoding on every part,
+        // CRLF line endings, Bcc left out. A file the pickup folder's reader (or a later SMTP relay) can take as it is.
+        message.Prepare(EncodingConstraint.SevenBit);
+        var format = FormatOptions.Default.Clone();
+        format.NewLineFormat = NewLineFormat.Dos;
+        format.EnsureNewLine = true;
+        format.HiddenHeaders.Add(HeaderId.Bcc);
+        format.HiddenHeaders.Add(HeaderId.ResentBcc);
+        await message.WriteToAsync(format, temporary, cancellationToken);
         File.Move(temporary, path, overwrite: true);
     }
 

@@ -98,7 +98,7 @@ internal sealed partial class WelcomeEmailDispatcher(
             UPDATE welcome_email_outbox SET claim_token = {claim}, claimed_until = {until}
             WHERE user_id IN (SELECT user_id FROM welcome_email_outbox WHERE claimed_until < {now} ORDER BY user_id LIMIT {batchSize})
               AND claimed_until < {now}
-            RETURNING user_id, name, email, claimed_until, claim_token
+            RETURNING user_id, name, email, claimed_until, claim_token, traceparent
             """).AsNoTracking().ToListAsync(cancellationToken);
         if (claimed.Count == 0)
         {

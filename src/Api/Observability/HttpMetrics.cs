@@ -6,7 +6,8 @@ namespace Api.Observability;
 
 /// <summary>
 /// The seed's HTTP metrics. Their names and labels are a contract with the dashboards and alerts under
-/// grafana/ and prometheus/; MetricsContractTests holds them together.
+/// grafana/ and prometheus/; tests/Api.Tests/Monitoring/MonitoringEndToEndTests holds them together (every metric a
+/// panel or rule names is exposed).
 /// </summary>
 public sealed class HttpMetrics
 {

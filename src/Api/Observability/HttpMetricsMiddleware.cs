@@ -1,13 +1,15 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 
 namespace Api.Observability;
 
 /// <summary>
-/// Times every request and records it under its route template. It runs just inside the exception handler, because
-/// that handler clears the endpoint (and with it the route) before it writes its response; an exception passing
-/// through here is recorded with the status the handler will give it.
+/// Times every request and records it under its route template and the status the client was sent. It runs outside
+/// the exception handler, so the status is whatever the error handling decided (no second opinion here); the handler
+/// clears the endpoint before it writes its response, so the route of a failed request comes from the handler's
+/// <see cref="IExceptionHandlerPathFeature"/>, as OpenTelemetry's ASP.NET Core instrumentation reads it.
 /// </summary>
 internal sealed class HttpMetricsMiddleware(RequestDelegate next, HttpMetrics metrics)
 {
@@ -19,16 +21,16 @@ internal sealed class HttpMetricsMiddleware(RequestDelegate next, HttpMetrics me
         {
             pending = next(context);
         }
-        catch (Exception exception)
+        catch
         {
-            Record(context, start, StatusOf(exception, context));
+            Record(context, start, escaped: true);
             throw;
         }
 
         // Most requests to a small API finish synchronously; only the others pay for an async state machine.
         if (pending.IsCompletedSuccessfully)
         {
-            Record(context, start, context.Response.StatusCode);
+            Record(context, start, escaped: false);
             return Task.CompletedTask;
         }
 
@@ -41,28 +43,26 @@ internal sealed class HttpMetricsMiddleware(RequestDelegate next, HttpMetrics me
         {
             await pending;
         }
-        catch (Exception exception)
+        catch
         {
-            Record(context, start, StatusOf(exception, context));
+            Record(context, start, escaped: true);
             throw;
         }
 
-        Record(context, start, context.Response.StatusCode);
+        Record(context, start, escaped: false);
     }
 
-    private static int StatusOf(Exception exception, HttpContext context) =>
-        context.Response.HasStarted ? context.Response.StatusCode
-        : exception is BadHttpRequestException badRequest ? badRequest.StatusCode
-        : StatusCodes.Status500InternalServerError;
-
-    private void Record(HttpContext context, long start, int statusCode)
+    private void Record(HttpContext context, long start, bool escaped)
     {
-        var endpoint = context.GetEndpoint();
+        var endpoint = context.Features.Get<IExceptionHandlerPathFeature>()?.Endpoint ?? context.GetEndpoint();
         if (endpoint?.Metadata.GetMetadata<IDisableHttpMetricsMetadata>() is not null)
         {
             return; // The scrape endpoint, so that Prometheus does not count itself.
         }
 
+        // Only an exception the error handling could not answer gets this far (its response had already started); were
+        // one to arrive before the response started, Kestrel would answer it with a 500 of its own.
+        var statusCode = escaped && !context.Response.HasStarted ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
         var route = (endpoint as RouteEndpoint)?.RoutePattern.RawText ?? HttpMetrics.UnmatchedRoute;
         metrics.Record(context.Request.Method, route, statusCode, start);
     }

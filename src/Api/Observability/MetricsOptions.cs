@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Api.Observability;
 
 /// <summary>Settings under <c>Metrics</c>: what is measured and who may scrape it.</summary>
-public sealed class MetricsOptions
+public sealed class MetricsOptions : IValidatableObject
 {
     public const string Section = "Metrics";
 
@@ -11,7 +11,7 @@ public sealed class MetricsOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>Path of the Prometheus scrape endpoint.</summary>
-    [Required, RegularExpression("^/.*", ErrorMessage = "Metrics:Path must start with '/'.")]
+    [Required, RegularExpression("^/.*", ErrorMessage = "{0} must start with '/'")]
     public string Path { get; set; } = "/metrics";
 
     /// <summary>When set, a scrape must carry <c>Authorization: Bearer KEY</c> or <c>X-API-Key: KEY</c>.</summary>
@@ -25,11 +25,25 @@ public sealed class MetricsOptions
     [Required]
     public string Host { get; set; } = "localhost";
 
-    /// <summary>Upper bounds, in seconds, of the <c>http_request_duration_seconds</c> buckets.</summary>
+    /// <summary>
+    /// Upper bounds, in seconds, of the <c>http_request_duration_seconds</c> buckets: positive and strictly increasing.
+    /// Configured items replace these (<c>Metrics:DurationBuckets:0=0.1</c>, <c>:1=1</c> gives exactly [0.1, 1]).
+    /// </summary>
     [MinLength(1)]
     public double[] DurationBuckets { get; set; } = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
     /// <summary>How long one rendered scrape is reused; 0 renders every scrape afresh.</summary>
     [Range(0, 60_000)]
     public int ScrapeCacheMilliseconds { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // The exporter rejects unordered bounds with an exception that names no setting; a 0 or negative bound is no latency.
+        if (DurationBuckets.Length > 0 && (DurationBuckets[0] <= 0 || DurationBuckets.Zip(DurationBuckets.Skip(1)).Any(pair => pair.First >= pair.Second)))
+        {
+            yield return new ValidationResult(
+                $"must be positive and strictly increasing, got [{string.Join(", ", DurationBuckets.Select(b => b.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]",
+                [nameof(DurationBuckets)]);
+        }
+    }
 }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
+using Api.Configuration;
 using Api.Security;
 using OpenTelemetry.Resources;
 
@@ -29,15 +30,12 @@ public static class ObservabilityExtensions
 
     public static IHostApplicationBuilder AddObservability(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<MetricsOptions>()
-            .BindConfiguration(MetricsOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        var options = builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions();
+        builder.Services.AddValidatedOptions<MetricsOptions>(MetricsOptions.Section);
+        var options = builder.Configuration.ReadValidatedOptions<MetricsOptions>(MetricsOptions.Section);
 
         builder.Services.AddSingleton<HttpMetrics>();
         builder.Services.AddHealthChecks();
-        builder.Services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddValidatedOptions<HealthOptions>(HealthOptions.Section);
         // Every check a feature registers without its own timeout gets the readiness budget, so no dependency can hold
         // /health/ready (and the load balancer asking it) longer than that.
         builder.Services.AddOptions<HealthCheckServiceOptions>().PostConfigure<Microsoft.Extensions.Options.IOptions<HealthOptions>>((checks, health) =>

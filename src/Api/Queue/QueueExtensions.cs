@@ -1,3 +1,4 @@
+using Api.Configuration;
 using Api.Data;
 using Api.Observability;
 using Api.Security;
@@ -21,7 +22,7 @@ public static class QueueExtensions
 {
     public static IHostApplicationBuilder AddQueue(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<QueueOptions>().BindConfiguration(QueueOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddValidatedOptions<QueueOptions>(QueueOptions.Section);
 
         var redis = builder.Configuration.GetConnectionString(DataExtensions.RedisConnectionName);
         // Storage, filters and activator are registered in the container before AddHangfire, whose TryAdd calls then
@@ -39,6 +40,7 @@ public static class QueueExtensions
                 services.GetRequiredService<QueueRedisConnection>().Connection, services.GetRequiredService<IOptions<QueueOptions>>().Value));
             // Degraded, not unhealthy: without Redis the API still serves everything and new jobs wait in their outbox, so
             // a load balancer should keep sending traffic (the status still shows in /health/ready and in alerts).
+            builder.Services.AddSingleton<QueueRedisHealthCheck>();
             builder.Services.AddHealthChecks().AddCheck<QueueRedisHealthCheck>("queue-redis", HealthStatus.Degraded, [ObservabilityExtensions.ReadyTag]);
         }
 

@@ -5,7 +5,7 @@ namespace Api.Queue;
 
 /// <summary>
 /// The seed's queue metrics plus depth, age and timing. Their names and labels are a contract with the dashboards and
-/// alerts; tests/Api.Tests/Email/EmailQueueTests holds them together. Counters and histograms are recorded by the worker that ran the
+/// alerts; tests/Api.Tests/Email/EmailQueueTests and Monitoring/MonitoringEndToEndTests hold them together. Counters and histograms are recorded by the worker that ran the
 /// attempt (<see cref="QueueMetricsFilter"/>), so instances sharing one Redis never count a job twice. The gauges are
 /// read from memory only, so a scrape never waits on Redis or the database: depth and age from the last
 /// <see cref="QueueSnapshot"/> (<see cref="QueueMetricsRefresher"/> reads the shared storage in the background, so every

@@ -1,3 +1,4 @@
+using Api.Observability;
 using Hangfire;
 using Hangfire.Storage;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,7 @@ namespace Api.Queue;
 /// <see cref="QueueOptions.StorageTimeoutMilliseconds"/>; a read that hangs is waited on by the next refresh rather than
 /// joined by a second one, so a hung Redis costs one blocked thread, never a pile of them or the thread pool.
 /// </summary>
-internal sealed partial class QueueMetricsRefresher(
+internal sealed class QueueMetricsRefresher(
     JobStorage storage,
     JobQueues queues,
     QueueMetrics metrics,
@@ -19,8 +20,8 @@ internal sealed partial class QueueMetricsRefresher(
     TimeProvider time,
     ILogger<QueueMetricsRefresher> logger) : BackgroundService
 {
+    private readonly OutageLog _outage = new(logger, "The job storage (queue gauges)", time);
     private Task<QueueSnapshot>? _inFlight;
-    private bool _failing;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -40,16 +41,12 @@ internal sealed partial class QueueMetricsRefresher(
             var snapshot = await _inFlight.WaitAsync(TimeSpan.FromMilliseconds(options.Value.StorageTimeoutMilliseconds), time, cancellationToken);
             _inFlight = null;
             metrics.Publish(snapshot);
-            if (_failing)
-            {
-                _failing = false;
-                LogRecovered();
-            }
+            _outage.Succeeded();
         }
         catch (TimeoutException)
         {
             // Still running: keep it, and wait on the same read next time.
-            Failed(null);
+            Failed(new TimeoutException($"no answer within Queue:StorageTimeoutMilliseconds ({options.Value.StorageTimeoutMilliseconds} ms); the gauges keep their last values"));
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -58,14 +55,10 @@ internal sealed partial class QueueMetricsRefresher(
         }
     }
 
-    private void Failed(Exception? exception)
+    private void Failed(Exception exception)
     {
         metrics.StorageUnreachable();
-        if (!_failing)
-        {
-            _failing = true;
-            LogUnreachable(exception, options.Value.StorageTimeoutMilliseconds);
-        }
+        _outage.Failed(exception);
     }
 
     private QueueSnapshot Read()
@@ -103,10 +96,4 @@ internal sealed partial class QueueMetricsRefresher(
 
         return oldest is { } utc ? new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)) : null;
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue gauges keep their last values: the job storage did not answer within {TimeoutMilliseconds} ms")]
-    private partial void LogUnreachable(Exception? exception, int timeoutMilliseconds);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Queue gauges read the job storage again")]
-    private partial void LogRecovered();
 }

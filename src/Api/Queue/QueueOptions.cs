@@ -70,7 +70,7 @@ public sealed class QueueOptions
     public sealed class DashboardOptions
     {
         /// <summary>Path of the Hangfire dashboard.</summary>
-        [Required, RegularExpression("^/.+", ErrorMessage = "Queue:Dashboard:Path must start with '/'.")]
+        [Required, RegularExpression("^/.+", ErrorMessage = "{0} must start with '/' and name a path")]
         public string Path { get; set; } = "/hangfire";
 
         /// <summary>

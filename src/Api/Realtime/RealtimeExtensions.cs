@@ -1,3 +1,4 @@
+using Api.Configuration;
 using Api.Data;
 using Api.Observability;
 using Api.Users;
@@ -18,10 +19,7 @@ public static class RealtimeExtensions
 
     public static IHostApplicationBuilder AddRealtime(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<RealtimeOptions>()
-            .BindConfiguration(RealtimeOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        builder.Services.AddValidatedOptions<RealtimeOptions>(RealtimeOptions.Section);
 
         builder.Services.AddSingleton<RealtimeMetrics>();
         builder.Services.AddSingleton<IUserCreatedListener, UserCreatedBroadcast>();

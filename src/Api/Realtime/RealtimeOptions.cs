@@ -38,7 +38,7 @@ public sealed class RealtimeOptions : IValidatableObject
         if (ClientTimeoutInterval < 2 * KeepAliveInterval)
         {
             yield return new ValidationResult(
-                $"{Section}:{nameof(ClientTimeoutInterval)} must be at least twice {Section}:{nameof(KeepAliveInterval)}.",
+                $"must be at least twice {Section}:{nameof(KeepAliveInterval)} ({KeepAliveInterval}), got {ClientTimeoutInterval}",
                 [nameof(ClientTimeoutInterval)]);
         }
     }

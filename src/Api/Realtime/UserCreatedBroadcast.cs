@@ -1,12 +1,14 @@
 using System.Diagnostics;
+using Api.Observability;
 using Api.Users;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace Api.Realtime;
 
 /// <summary>Tells every connected client about a committed user. Best effort: a lost broadcast never fails the request.</summary>
-internal sealed partial class UserCreatedBroadcast(
+internal sealed class UserCreatedBroadcast(
     IHubContext<NotificationsHub, INotificationsClient> hub,
     IOptions<RealtimeOptions> options,
     ILogger<UserCreatedBroadcast> logger) : IUserCreatedListener
@@ -16,6 +18,9 @@ internal sealed partial class UserCreatedBroadcast(
 
     private static readonly ActivitySource Source = new(ActivitySourceName);
 
+    // With the Redis backplane down or hung every broadcast fails or times out; one warning per outage, not one per user.
+    private readonly OutageLog _backplaneOutage = new(logger, "The SignalR backplane (Redis)");
+
     public async Task OnUserCreatedAsync(User user, CancellationToken cancellationToken)
     {
         using var activity = Source.StartActivity("signalr broadcast UserCreated", ActivityKind.Producer);
@@ -23,27 +28,22 @@ internal sealed partial class UserCreatedBroadcast(
         try
         {
             await sending.WaitAsync(options.Value.BroadcastTimeout, cancellationToken);
+            _backplaneOutage.Succeeded();
         }
-        catch (TimeoutException)
+        catch (TimeoutException exception)
         {
-            // A hung backplane (Redis) answers within Realtime:RedisTimeout at the latest; the request does not wait for
-            // that. The send goes on by itself, and its failure, if any, is logged rather than left unobserved.
+            // A hung backplane answers within Realtime:RedisTimeout at the latest; the request does not wait for that. The
+            // send goes on by itself, and its failure, if any, goes to the outage log rather than unobserved.
             activity?.SetStatus(ActivityStatusCode.Error, "timed out");
-            LogBroadcastSlow(user.Id, options.Value.BroadcastTimeout);
-            _ = sending.ContinueWith(failed => LogBroadcastFailed(failed.Exception!, user.Id),
+            _backplaneOutage.Failed(exception);
+            _ = sending.ContinueWith(failed => _backplaneOutage.Failed(failed.Exception!.GetBaseException()),
                 CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
-        catch (Exception exception)
+        catch (RedisException exception)
         {
             activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
             activity?.AddException(exception);
-            throw;
+            _backplaneOutage.Failed(exception);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The broadcast of user {UserId} is still pending after {Timeout}; the request goes on without it")]
-    private partial void LogBroadcastSlow(Guid userId, TimeSpan timeout);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The broadcast of user {UserId} failed")]
-    private partial void LogBroadcastFailed(Exception exception, Guid userId);
 }

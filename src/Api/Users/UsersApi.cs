@@ -25,6 +25,7 @@ public static class UsersApi
         var api = endpoints.MapGroup("/api").WithTags("Users");
         // The problem responses are declared for the OpenAPI document; the typed results declare the successes.
         api.MapPost("/users", CreateAsync)
+            .WithName("CreateUser").WithSummary("Create a user and queue their welcome email")
             .RequireRateLimiting(SecurityExtensions.SignUpPolicy) // each sign-up mails a caller-chosen address
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -32,8 +33,10 @@ public static class UsersApi
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/users/{id:guid}", GetAsync)
+            .WithName("GetUser").WithSummary("Get a user by id")
             .ProducesProblem(StatusCodes.Status404NotFound);
         api.MapGet("/users", ListAsync)
+            .WithName("ListUsers").WithSummary("List users, a page at a time")
             .ProducesValidationProblem();
         return endpoints;
     }

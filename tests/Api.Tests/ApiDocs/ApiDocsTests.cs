@@ -35,7 +35,30 @@ public sealed class ApiDocsTests(ApiDocsTests.App app) : IClassFixture<ApiDocsTe
         Assert.NotEmpty(mapped);
         Assert.All(mapped, path => Assert.True(paths.TryGetProperty(path, out _), $"{path} is in the document"));
 
-        Assert.Equal(["201", "400", "409", "415", "429", "503"], Responses(paths, "/api/users", "post"));
+                Assert.Equal(["201", "400", "409", "415", "429", "503"], Responses(paths, "/api/users", "post"));
+        Assert.False(root.GetProperty("servers")[0].GetProperty("url").GetString()!.EndsWith('/'), "no trailing slash on the server URL");
+        foreach (var (path, method, id) in new[] { ("/api/users", "post", "CreateUser"), ("/api/users/{id}", "get", "GetUser"), ("/api/users", "get", "ListUsers"), ("/", "get", "GetService") })
+        {
+            var operation = paths.GetProperty(path).GetProperty(method);
+            Assert.Equal(id, operation.GetProperty("operationId").GetString());
+            Assert.False(string.IsNullOrWhiteSpace(operation.GetProperty("summary").GetString()));
+        }
+
+        var schemas = root.GetProperty("components").GetProperty("schemas");
+        var email = schemas.GetProperty("CreateUserRequest").GetProperty("properties").GetProperty("email");
+        Assert.Equal("email", email.GetProperty("format").GetString());
+        Assert.Equal(3, email.GetProperty("minLength").GetInt32());
+        Assert.True(schemas.GetProperty("ProblemDetails").GetProperty("properties").TryGetProperty("traceId", out _));
+        Assert.True(schemas.GetProperty("HttpValidationProblemDetails").GetProperty("properties").TryGetProperty("traceId", out _));
+        foreach (var parameter in paths.GetProperty("/api/users").GetProperty("get").GetProperty("parameters").EnumerateArray())
+        {
+            var schema = parameter.GetProperty("schema");
+            Assert.Equal("integer", schema.GetProperty("type").GetString());
+            Assert.False(schema.TryGetProperty("pattern", out _));
+            Assert.Equal(1, schema.GetProperty("minimum").GetInt32());
+            Assert.True(schema.TryGetProperty("maximum", out _));
+        }
+
         Assert.Equal(["200", "404"], Responses(paths, "/api/users/{id}", "get"));
         Assert.Equal(["200", "400"], Responses(paths, "/api/users", "get"));
         Assert.True(paths.GetProperty("/api/users").GetProperty("post").GetProperty("responses").GetProperty("409")

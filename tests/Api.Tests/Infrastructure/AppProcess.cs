@@ -20,18 +20,11 @@ public sealed class AppProcess : IAsyncDisposable
     public string Output => _process.Output;
     public bool HasExited => _process.HasExited;
 
-    public static async Task<AppProcess> StartAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings, int? port = null)
+    /// <param name="contentRoot">The working directory, also passed as <c>--contentRoot</c> unless <paramref name="nameContentRoot"/> is false (as a user starting the published app from another folder would).</param>
+    public static async Task<AppProcess> StartAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings, int? port = null, bool nameContentRoot = true)
     {
         var address = new Uri($"http://127.0.0.1:{port ?? FreePort.Next()}/");
-        var arguments = new List<string> { Path.Combine(AppContext.BaseDirectory, "Api.dll"), "--urls", address.ToString().TrimEnd('/'), "--contentRoot", contentRoot };
-        // Fixtures sign up many users from one address; a test that wants the limit passes RateLimit:Enabled=true.
-        foreach (var (key, value) in settings.ContainsKey("RateLimit:Enabled") ? settings : settings.Append(new("RateLimit:Enabled", "false")))
-        {
-            arguments.Add($"--{key}={value}");
-        }
-
-        var process = NativeProcess.Start("dotnet", arguments, contentRoot,
-            new Dictionary<string, string?> { ["DOTNET_ENVIRONMENT"] = "Production", ["ASPNETCORE_ENVIRONMENT"] = "Production" });
+        var process = Launch(contentRoot, settings, address, nameContentRoot);
         var app = new AppProcess(process, address);
         try
         {
@@ -44,6 +37,32 @@ public sealed class AppProcess : IAsyncDisposable
         }
 
         return app;
+    }
+
+    /// <summary>Runs the app until it exits by itself (a start-up that must fail): its exit code and everything it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunUntilExitAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings)
+    {
+        await using var process = Launch(contentRoot, settings, new Uri($"http://127.0.0.1:{FreePort.Next()}/"));
+        await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, process.Output);
+    }
+
+    private static NativeProcess Launch(string contentRoot, IReadOnlyDictionary<string, string?> settings, Uri address, bool nameContentRoot = true)
+    {
+        var arguments = new List<string> { Path.Combine(AppContext.BaseDirectory, "Api.dll"), "--urls", address.ToString().TrimEnd('/') };
+        if (nameContentRoot)
+        {
+            arguments.AddRange(["--contentRoot", contentRoot]);
+        }
+
+        // Fixtures sign up many users from one address; a test that wants the limit passes RateLimit:Enabled=true.
+        foreach (var (key, value) in settings.ContainsKey("RateLimit:Enabled") ? settings : settings.Append(new("RateLimit:Enabled", "false")))
+        {
+            arguments.Add($"--{key}={value}");
+        }
+
+        return NativeProcess.Start("dotnet", arguments, contentRoot,
+            new Dictionary<string, string?> { ["DOTNET_ENVIRONMENT"] = "Production", ["ASPNETCORE_ENVIRONMENT"] = "Production" });
     }
 
     /// <summary>SIGKILL, as in a crash or an OOM kill: no shutdown hooks run.</summary>

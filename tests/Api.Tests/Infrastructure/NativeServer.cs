@@ -69,6 +69,7 @@ public sealed class NativeProcess : IAsyncDisposable
 
     public int Id => _process.Id;
     public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
 
     public string Output
     {
@@ -161,6 +162,7 @@ public sealed class NativeProcess : IAsyncDisposable
     {
         using var cancellation = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cancellation.Token);
+        _process.WaitForExit(); // Drains the redirected output.
     }
 
     public ValueTask DisposeAsync()

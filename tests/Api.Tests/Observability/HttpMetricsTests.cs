@@ -1,7 +1,14 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Api.Observability;
 using Api.Tests.Infrastructure;
+using Api.Users;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Api.Tests.Observability;
 
@@ -110,6 +117,69 @@ public sealed class HttpMetricsTests(HttpMetricsTests.App app) : IClassFixture<H
         Assert.DoesNotContain(later.Named(HttpMetrics.RequestsTotal), s => s.Label("route").Contains("metrics", StringComparison.Ordinal));
         Assert.True(later.Sum(HttpMetrics.RequestsTotal, ("route", "/")) >= first.Sum(HttpMetrics.RequestsTotal, ("route", "/")));
         Assert.True(later.Sum(HttpMetrics.RequestsTotal, ("route", "/")) >= 1);
+    }
+}
+
+/// <summary>
+/// A feature that maps its own exception to 409 with an IExceptionHandler: the metric records the 409 the client got,
+/// because the status is decided by the error handling alone. The exception is thrown while the request body is read,
+/// inside the POST /api/users endpoint, so it also shows the route of a failed request is kept.
+/// </summary>
+public sealed class HttpMetricsCustomHandlerTests(HttpMetricsCustomHandlerTests.App app) : IClassFixture<HttpMetricsCustomHandlerTests.App>
+{
+    public sealed class App : ApiFactory
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.ConfigureServices(services =>
+            {
+                services.AddExceptionHandler<ConflictHandler>();
+                services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Converters.Add(new ConflictingRequestConverter()));
+            });
+        }
+    }
+
+    private sealed class ConflictException() : Exception("Someone else holds this.");
+
+    private sealed class ConflictingRequestConverter : JsonConverter<CreateUserRequest>
+    {
+        public override CreateUserRequest Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            throw new ConflictException();
+
+        public override void Write(Utf8JsonWriter writer, CreateUserRequest value, JsonSerializerOptions options) =>
+            throw new NotSupportedException();
+    }
+
+    private sealed class ConflictHandler(IProblemDetailsService problems) : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+        {
+            if (exception is not ConflictException)
+            {
+                return false;
+            }
+
+            context.Response.StatusCode = StatusCodes.Status409Conflict;
+            return await problems.TryWriteAsync(new() { HttpContext = context, Exception = exception, ProblemDetails = { Status = StatusCodes.Status409Conflict, Title = "Conflict" } });
+        }
+    }
+
+    [Fact]
+    public async Task An_exception_mapped_to_409_by_a_handler_is_counted_as_409_under_its_route()
+    {
+        using var client = app.CreateClient();
+        var before = await MetricsScrape.FetchAsync(client);
+
+        using var response = await client.PostAsJsonAsync("/api/users", new { name = "Taken", email = "taken@example.com" });
+        var after = await MetricsScrape.FetchAsync(client);
+
+        await Api.Tests.Users.UsersApiTests.AssertProblemAsync(response, HttpStatusCode.Conflict);
+        double Delta(string status) =>
+            after.Sum(HttpMetrics.RequestsTotal, ("method", "POST"), ("route", "/api/users"), ("status", status)) -
+            before.Sum(HttpMetrics.RequestsTotal, ("method", "POST"), ("route", "/api/users"), ("status", status));
+        Assert.Equal(1, Delta("409"));
+        Assert.Equal(0, Delta("500"));
     }
 }
 

@@ -1,0 +1,220 @@
+using Api.Configuration;
+using Api.Email;
+using Api.Observability;
+using Api.Queue;
+using Api.Realtime;
+using Api.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Api.Tests.Configuration;
+
+/// <summary>
+/// Every settings section goes through AddValidatedOptions: each rule below is checked on the real options classes, as
+/// the user would write the keys; the process tests show what a person sees when the real app is started with one.
+/// </summary>
+public sealed class ConfigurationTests
+{
+    private static (T? Options, IReadOnlyList<string> Problems) Bind<T>(string section, params (string Key, string Value)[] settings) where T : class
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
+            .Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
+        services.AddValidatedOptions<T>(section);
+        using var provider = services.BuildServiceProvider();
+        try
+        {
+            return (provider.GetRequiredService<IOptions<T>>().Value, []);
+        }
+        catch (OptionsValidationException exception)
+        {
+            return (null, exception.Failures.ToList());
+        }
+    }
+
+    [Theory]
+    [InlineData("Email:Smtp:Port", "99999", "Email:Smtp:Port must be between 1 and 65535, got 99999")]
+    [InlineData("Email:Smtp:TimeoutSeconds", "0", "Email:Smtp:TimeoutSeconds must be between 1 and 600, got 0")]
+    [InlineData("Email:Outbox:BatchSize", "0", "Email:Outbox:BatchSize must be between 1 and 10000, got 0")]
+    [InlineData("Email:From", "nope", "Email:From must be an email address, got 'nope'")]
+    [InlineData("Email:PickupDirectory", "", "Email:PickupDirectory is required")]
+    public void A_bad_nested_email_setting_names_its_key(string key, string value, string expected) =>
+        Assert.Equal([expected], Bind<EmailOptions>(EmailOptions.Section, (key, value)).Problems);
+
+    [Theory]
+    [InlineData("Queue:Retry:DelaySeconds", "-3", "Queue:Retry:DelaySeconds must be between 1 and 3600, got -3")]
+    [InlineData("Queue:Retry:Attempts", "101", "Queue:Retry:Attempts must be between 0 and 100, got 101")]
+    [InlineData("Queue:Dashboard:Path", "hangfire", "Queue:Dashboard:Path must start with '/' and name a path")]
+    [InlineData("Queue:Workers", "0", "Queue:Workers must be between 1 and 1000, got 0")]
+    public void A_bad_queue_setting_names_its_key(string key, string value, string expected) =>
+        Assert.Equal([expected], Bind<QueueOptions>(QueueOptions.Section, (key, value)).Problems);
+
+    [Theory]
+    [InlineData("Queue:Workers", "abc", "Queue:Workers must be a whole number, got 'abc'")]
+    [InlineData("Queue:Retry:DelaySeconds", "1.5", "Queue:Retry:DelaySeconds must be a whole number, got '1.5'")]
+    [InlineData("Queue:Dashboard", "on", "Queue:Dashboard is a section of settings, not a value; got 'on'")]
+    public void A_value_of_the_wrong_type_names_its_key_instead_of_a_class(string key, string value, string expected) =>
+        Assert.Equal([expected], Bind<QueueOptions>(QueueOptions.Section, (key, value)).Problems);
+
+    [Fact]
+    public void The_key_is_named_as_the_user_spelled_it()
+    {
+        var (_, problems) = Bind<EmailOptions>(EmailOptions.Section, ("Email:SMTP:port", "0"));
+
+        Assert.Equal(["Email:SMTP:port must be between 1 and 65535, got 0"], problems);
+    }
+
+    [Fact]
+    public void Several_bad_values_are_all_reported()
+    {
+        var (_, problems) = Bind<EmailOptions>(EmailOptions.Section, ("Email:Smtp:Port", "0"), ("Email:Outbox:PollingMilliseconds", "1"));
+
+        Assert.Equal(2, problems.Count);
+    }
+
+    [Fact]
+    public void A_configured_list_replaces_the_default_list()
+    {
+        var (options, problems) = Bind<MetricsOptions>(MetricsOptions.Section, ("Metrics:DurationBuckets:0", "30"), ("Metrics:DurationBuckets:1", "60"));
+
+        Assert.Empty(problems);
+        Assert.Equal([30, 60], options!.DurationBuckets);
+    }
+
+    [Fact]
+    public void Without_configuration_the_defaults_in_code_stay()
+    {
+        var (options, problems) = Bind<MetricsOptions>(MetricsOptions.Section);
+
+        Assert.Empty(problems);
+        Assert.Equal(new MetricsOptions().DurationBuckets, options!.DurationBuckets);
+    }
+
+    [Fact]
+    public void A_list_written_as_one_value_names_its_key()
+    {
+        var (_, problems) = Bind<MetricsOptions>(MetricsOptions.Section, ("Metrics:DurationBuckets", "abc"));
+
+        Assert.Equal(["Metrics:DurationBuckets must be a list, written Metrics:DurationBuckets:0, Metrics:DurationBuckets:1, …; got 'abc'"], problems);
+    }
+
+    [Theory]
+    [InlineData("0.2", "0.1", "Metrics:DurationBuckets must be positive and strictly increasing, got [0.2, 0.1]")]
+    [InlineData("1", "1", "Metrics:DurationBuckets must be positive and strictly increasing, got [1, 1]")]
+    [InlineData("0", "1", "Metrics:DurationBuckets must be positive and strictly increasing, got [0, 1]")]
+    [InlineData("0.5", "x", "Metrics:DurationBuckets:1 must be a number, got 'x'")]
+    public void Buckets_must_be_positive_numbers_in_strictly_increasing_order(string first, string second, string expected)
+    {
+        var (_, problems) = Bind<MetricsOptions>(MetricsOptions.Section, ("Metrics:DurationBuckets:0", first), ("Metrics:DurationBuckets:1", second));
+
+        Assert.Equal([expected], problems);
+    }
+
+    [Fact]
+    public void A_rule_between_two_settings_names_the_key_to_change()
+    {
+        var (_, problems) = Bind<RealtimeOptions>(RealtimeOptions.Section, ("Realtime:KeepAliveInterval", "00:00:20"));
+
+        Assert.Equal(["Realtime:ClientTimeoutInterval must be at least twice Realtime:KeepAliveInterval (00:00:20), got 00:00:30"], problems);
+    }
+
+    [Fact]
+    public void A_duration_that_is_not_one_names_its_key()
+    {
+        var (_, problems) = Bind<RealtimeOptions>(RealtimeOptions.Section, ("Realtime:KeepAliveInterval", "soon"));
+
+        Assert.Equal(["Realtime:KeepAliveInterval must be a duration such as 00:00:30, got 'soon'"], problems);
+    }
+
+    [Fact]
+    public void Every_options_section_of_the_app_goes_through_the_one_mechanism()
+    {
+        var sources = Directory.EnumerateFiles(Api.Tests.Monitoring.MonitoringConfig.RepositoryFile("src/Api"), "*.cs", SearchOption.AllDirectories).Select(File.ReadAllText).ToList();
+
+        Assert.DoesNotContain(sources, source => source.Contains(".BindConfiguration(", StringComparison.Ordinal));
+        Assert.DoesNotContain(sources, source => source.Contains("ValidateDataAnnotations()", StringComparison.Ordinal));
+        Assert.True(sources.Sum(source => source.Split("AddValidatedOptions<").Length - 1) >= 5, "Metrics, Queue, Email, Realtime and OpenApi sections");
+    }
+}
+
+/// <summary>What a person sees when the real app is started with a bad value: one line naming the key, exit code 1.</summary>
+public sealed class ConfigurationStartUpTests
+{
+    [Theory]
+    [InlineData("Email:Smtp:Port", "99999", "Email:Smtp:Port must be between 1 and 65535, got 99999")]
+    [InlineData("Metrics:DurationBuckets", "abc", "Metrics:DurationBuckets must be a list, written Metrics:DurationBuckets:0, Metrics:DurationBuckets:1, …; got 'abc'")]
+    [InlineData("Queue:Retry:DelaySeconds", "-3", "Queue:Retry:DelaySeconds must be between 1 and 3600, got -3")]
+    public async Task A_bad_value_stops_start_up_with_exit_code_1_and_one_line_naming_the_key(string key, string value, string expected)
+    {
+        var folder = TempFolder.Create("api-tests-configuration");
+        try
+        {
+            var (exitCode, output) = await AppProcess.RunUntilExitAsync(folder, new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
+                [key] = value,
+            });
+
+            Assert.Equal(1, exitCode);
+            Assert.Equal(expected, output.TrimEnd());
+        }
+        finally
+        {
+            TempFolder.Delete(folder);
+        }
+    }
+
+    [Fact]
+    public async Task Configured_buckets_replace_the_defaults_in_the_exported_histogram()
+    {
+        var folder = TempFolder.Create("api-tests-configuration");
+        try
+        {
+            await using var app = await AppProcess.StartAsync(folder, new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
+                ["Metrics:DurationBuckets:0"] = "30",
+                ["Metrics:DurationBuckets:1"] = "60",
+            });
+            using var client = new HttpClient { BaseAddress = app.BaseAddress };
+            await client.GetAsync("/");
+
+            var scrape = await MetricsScrape.FetchAsync(client);
+
+            var bounds = scrape.Named(HttpMetrics.RequestDuration + "_bucket").Where(s => s.Label("route") == "/").Select(s => s.Label("le")).ToList();
+            Assert.Equal(["30", "60", "+Inf"], bounds);
+        }
+        finally
+        {
+            TempFolder.Delete(folder);
+        }
+    }
+}
+
+/// <summary>Two instances on one SQLite file would steal each other's welcome emails: the second one refuses to start.</summary>
+public sealed class SqliteSharingTests
+{
+    [Fact]
+    public async Task A_second_instance_on_the_same_sqlite_file_stops_with_one_line_and_exit_code_1()
+    {
+        var folder = TempFolder.Create("api-tests-sqlite-lock");
+        try
+        {
+            var database = Path.Combine(folder, "app.db");
+            var settings = new Dictionary<string, string?> { ["ConnectionStrings:Sqlite"] = $"Data Source={database}" };
+            await using var first = await AppProcess.StartAsync(folder, settings);
+
+            var (exitCode, output) = await AppProcess.RunUntilExitAsync(folder, settings);
+
+            Assert.Equal(1, exitCode);
+            Assert.Equal($"ConnectionStrings:Sqlite: {database} is in use by another instance (it holds {database}.lock); give each instance its own file, or run several on ConnectionStrings:Postgres", output.TrimEnd());
+            Assert.False(first.HasExited);
+        }
+        finally
+        {
+            TempFolder.Delete(folder);
+        }
+    }
+}
