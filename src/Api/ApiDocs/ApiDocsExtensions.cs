@@ -51,11 +51,11 @@ public static class ApiDocsExtensions
                     properties.TryAdd("traceId", new OpenApiSchema { Type = JsonSchemaType.String, Description = "The request's trace id, to find its logs and trace." });
                 }
 
-                // [EmailAddress] is enforced by the validation; say so in the schema.
-                if (context.JsonPropertyInfo?.AttributeProvider?.IsDefined(typeof(System.ComponentModel.DataAnnotations.EmailAddressAttribute), inherit: true) == true)
+                // [DeliverableEmail] is enforced by the validation; say so in the schema.
+                if (context.JsonPropertyInfo?.AttributeProvider?.IsDefined(typeof(Api.Users.DeliverableEmailAttribute), inherit: true) == true)
                 {
                     schema.Format = "email";
-                    schema.MinLength = Math.Max(schema.MinLength ?? 0, 3); // "a@b": an address has a local part, an @ and a domain
+                    schema.MinLength = Math.Max(schema.MinLength ?? 0, 5); // "a@b.c": a local part, an @ and a dotted domain
                 }
 
                 // Integers are described as "integer or numeric string" because the JSON options could read numbers from

@@ -49,9 +49,11 @@ internal sealed class QueueRedisHealthCheck(QueueRedisConnection redis, ILogger<
             outage.Succeeded();
             return HealthCheckResult.Healthy();
         }
-        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        catch (Exception exception) when (exception is RedisException or TimeoutException
+            || (exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            outage.Failed(exception);
+            // Cancelled: the check's own timeout (Health:CheckTimeoutMilliseconds) ran out while Redis said nothing.
+            outage.Failed(exception is OperationCanceledException ? new TimeoutException("no answer within the health check's timeout", exception) : exception);
             return new HealthCheckResult(context.Registration.FailureStatus, "The job storage (Redis) does not answer; new jobs wait in their outbox.", exception);
         }
     }

@@ -47,7 +47,7 @@ public sealed class ApiDocsTests(ApiDocsTests.App app) : IClassFixture<ApiDocsTe
         var schemas = root.GetProperty("components").GetProperty("schemas");
         var email = schemas.GetProperty("CreateUserRequest").GetProperty("properties").GetProperty("email");
         Assert.Equal("email", email.GetProperty("format").GetString());
-        Assert.Equal(3, email.GetProperty("minLength").GetInt32());
+        Assert.Equal(5, email.GetProperty("minLength").GetInt32());
         Assert.True(schemas.GetProperty("ProblemDetails").GetProperty("properties").TryGetProperty("traceId", out _));
         Assert.True(schemas.GetProperty("HttpValidationProblemDetails").GetProperty("properties").TryGetProperty("traceId", out _));
         foreach (var parameter in paths.GetProperty("/api/users").GetProperty("get").GetProperty("parameters").EnumerateArray())

@@ -19,6 +19,7 @@ public sealed class QuietLogTests
             {
                 ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
                 ["Email:PickupDirectory"] = Path.Combine(folder, "mail"),
+                ["Queue:MetricsRefreshSeconds"] = "1", // so the background read of the queue gauges meets the short outage
             }, nameContentRoot: false);
             using var client = new HttpClient { BaseAddress = app.BaseAddress };
             await client.GetAsync("/health/ready");
@@ -52,6 +53,7 @@ public sealed class OutageLogTests
                 ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
                 ["ConnectionStrings:Redis"] = redis.ConnectionString,
                 ["Email:PickupDirectory"] = Path.Combine(folder, "mail"),
+                ["Queue:MetricsRefreshSeconds"] = "1", // so the background read of the queue gauges meets the short outage
             }, nameContentRoot: false); // the shipped appsettings.json and its log levels
             using var client = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
             async Task TrafficAsync(int round)
