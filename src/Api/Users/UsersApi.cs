@@ -52,7 +52,7 @@ public static class UsersApi
     {
         var user = new User
         {
-            Id = Guid.CreateVersion7(),
+            Id = UserIds.Next(),
             Name = request.Name.Trim(),
             Email = request.Email.Trim().ToLowerInvariant(),
             CreatedAt = DateTimeOffset.UtcNow,
