@@ -29,13 +29,15 @@ public static class MonitoringConfig
     /// <summary>Writes prometheus.yml and alerts.yml into <paramref name="folder"/>; returns the configuration file.</summary>
     /// <param name="targets">job name to host:port; a job with targets in the set but missing here fails the rewrite.</param>
     /// <param name="targetSet">the folder of prometheus/targets/ docker-compose.yml mounts (API_TARGET).</param>
+    /// <param name="scrapeInterval">the scrape interval and timeout; <see cref="Interval"/> unless a test needs slack.</param>
     public static string WritePrometheus(string folder, IReadOnlyDictionary<string, string> targets, string alertmanager, string apiKey,
-        string targetSet = "compose")
+        string targetSet = "compose", TimeSpan? scrapeInterval = null)
     {
+        var scrape = scrapeInterval ?? Interval;
         var config = Load(RepositoryFile("prometheus/prometheus.yml"));
         var global = Map(config, "global");
-        global["scrape_interval"] = Seconds(Interval);
-        global["scrape_timeout"] = Seconds(Interval);
+        global["scrape_interval"] = Seconds(scrape);
+        global["scrape_timeout"] = Seconds(scrape);
         global["evaluation_interval"] = Seconds(Interval);
 
         var keyFile = Path.Combine(folder, "metrics_api_key");
@@ -61,7 +63,7 @@ public static class MonitoringConfig
 
             if (job.ContainsKey("scrape_interval"))
             {
-                job["scrape_interval"] = Seconds(Interval);
+                job["scrape_interval"] = Seconds(scrape);
             }
 
             if (job.TryGetValue("authorization", out var authorization))
