@@ -41,6 +41,15 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# Node tools the tests run: Redocly CLI lints the served OpenAPI document (ApiDocsTests), pinned by its package-lock.json.
+if ! [[ -x tools/openapi-lint/node_modules/.bin/redocly ]]; then
+  if command -v npm > /dev/null; then
+    npm ci --prefix tools/openapi-lint --no-audit --no-fund > /dev/null || echo "test.sh: npm ci in tools/openapi-lint failed" >&2
+  else
+    echo "test.sh: npm is missing; install Node.js 20 and npm (Debian: apt-get install -y nodejs npm)" >&2
+  fi
+fi
+
 # --- Suites. Each adds its counts; a suite that cannot run at all counts as one failure. ----------------------------
 passed=0
 failed=0

@@ -31,15 +31,7 @@ SCANNER_BATCH=100000
 
 OUT=$ROOT/bench/out/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT/raw"
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2> /dev/null || true; done
-  wait 2> /dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-say() { echo "bench: $*" >&2; }
+source bench/lib.sh
 
 # --- Tools ------------------------------------------------------------------------------------------------------------
 if ! command -v wrk > /dev/null; then
@@ -83,15 +75,6 @@ dotnet build bench/peers/bare-kestrel/BareKestrel.csproj -c Release -nologo -v q
 ) || { say "NestJS peer failed to build (see $OUT/npm.log)"; exit 1; }
 
 # --- Servers ------------------------------------------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-wait_ready() { # name url
-  for _ in $(seq 1 600); do # up to 2 minutes: several servers start at once on 2 cores
-    curl -sf -o /dev/null "$2" && return 0
-    sleep 0.2
-  done
-  say "$1 did not answer on $2; its log:"; tail -n 30 "$OUT/$1.log" >&2; exit 1
-}
 
 start_api() { # name port metrics-enabled pinned(1|0)
   local cpu=(); (($4)) && cpu=("${SERVER_CPU[@]}")
@@ -118,8 +101,8 @@ PIDS+=($!)
 
 API_ON=${API_URL[api-on]}
 BARE=http://127.0.0.1:$BARE_PORT NEST=http://127.0.0.1:$NEST_PORT
-for name in "${!API_URL[@]}"; do wait_ready "$name" "${API_URL[$name]}/"; done
-wait_ready bare "$BARE/"; wait_ready nest "$NEST/"
+for name in "${!API_URL[@]}"; do wait_ready "$name" "${API_URL[$name]}/" "$OUT"; done
+wait_ready bare "$BARE/" "$OUT"; wait_ready nest "$NEST/" "$OUT"
 
 create_user() { # base-url -> id
   curl -sf -X POST "$1/api/users" -H 'Content-Type: application/json' -d '{"name":"Bench","email":"bench@example.com"}' |

@@ -9,30 +9,21 @@ for tool in redis-server python3 curl; do
   command -v "$tool" > /dev/null || { echo "needs $tool (apt-get install -y --no-install-recommends redis-server python3 curl)" >&2; exit 1; }
 done
 
-TMP=$(mktemp -d)
-REDIS_PIDS=() APP_PIDS=()
-cleanup() {
-  # A stopped Redis must be continued before it can act on the kill.
-  for pid in "${REDIS_PIDS[@]}"; do kill -CONT "$pid" 2> /dev/null || true; kill "$pid" 2> /dev/null || true; done
-  for pid in "${APP_PIDS[@]}"; do kill "$pid" 2> /dev/null || true; done
-  wait 2> /dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+source bench/lib.sh
+REDIS_PIDS=()
 
 dotnet build -c Release src/Api --nologo -v q > "$TMP/build.log" 2>&1 || { cat "$TMP/build.log" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 APPS=()
 for name in up killed hung; do
   redis_port=$(free_port) app_port=$(free_port)
   mkdir -p "$TMP/$name"
   redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --dir "$TMP/$name" > "$TMP/$name/redis.log" 2>&1 &
-  REDIS_PIDS+=($!)
+  REDIS_PIDS+=($!) PIDS+=($!)
   (cd src/Api/bin/Release/net10.0 && exec dotnet Api.dll --urls "http://127.0.0.1:$app_port" \
     --ConnectionStrings:Sqlite="Data Source=$TMP/$name/app.db" --ConnectionStrings:Redis="127.0.0.1:$redis_port,abortConnect=false" \
     --Email:PickupDirectory="$TMP/$name/mail" --Logging:LogLevel:Default=Error) > "$TMP/$name/app.log" 2>&1 &
-  APP_PIDS+=($!)
+  PIDS+=($!)
   APPS+=("$name=http://127.0.0.1:$app_port")
 done
 

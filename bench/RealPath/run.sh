@@ -23,20 +23,13 @@ done
 if ((QUICK)); then ROUNDS=${REALPATH_ROUNDS:-2} DURATION=3 WARMUP=2; else ROUNDS=${REALPATH_ROUNDS:-5} DURATION=${REALPATH_DURATION:-6} WARMUP=4; fi
 CONNECTIONS=32
 SEED_USERS=10000
-TMP=$(mktemp -d)
+BENCH_NAME=realpath
+source bench/lib.sh
 OUT=${OUT:-$ROOT/bench/out/realpath-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT/raw"
 chmod 755 "$TMP"
-PIDS=()
 PG_DATA=$TMP/pg
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2> /dev/null || true; done
-  wait 2> /dev/null || true
-  [[ -f $PG_DATA/postmaster.pid ]] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate stop > /dev/null 2>&1 || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-say() { echo "realpath: $*" >&2; }
+on_exit '[[ -f $PG_DATA/postmaster.pid ]] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate stop > /dev/null 2>&1'
 
 # --- Tools ------------------------------------------------------------------------------------------------------------
 need_debian() { # package
@@ -64,14 +57,6 @@ dotnet build bench/peers/bare-kestrel/BareKestrel.csproj -c Release -nologo -v q
   npx tsc -p tsconfig.json
 ) || { say "NestJS + TypeORM peer failed to build (see $OUT/npm.log)"; exit 1; }
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_ready() { # name url
-  for _ in $(seq 1 300); do
-    curl -sf -o /dev/null "$2" && return 0
-    sleep 0.2
-  done
-  say "$1 did not answer on $2; its log:"; tail -n 30 "$OUT/$1.log" >&2; exit 1
-}
 
 # --- PostgreSQL -------------------------------------------------------------------------------------------------------
 say "starting PostgreSQL"
@@ -109,7 +94,7 @@ PIDS+=($!) SQLITE_PID=$!
 declare -A URL=([api]=http://127.0.0.1:$API_PORT [nest]=http://127.0.0.1:$NEST_PORT [bare]=http://127.0.0.1:$BARE_PORT
   [sqlite]=http://127.0.0.1:$SQLITE_PORT)
 declare -A PID=([api]=$API_PID [nest]=$NEST_PID [bare]=$BARE_PID [sqlite]=$SQLITE_PID)
-for server in api nest bare sqlite; do wait_ready "$server" "${URL[$server]}/api/users?page=1&pageSize=1"; done
+for server in api nest bare sqlite; do wait_ready "$server" "${URL[$server]}/api/users?page=1&pageSize=1" "$OUT"; done
 
 # The same 10,000 users in each database (sign-ups through the API would take a minute); ids time-ordered like ours.
 for db in api nest bare; do

@@ -8,13 +8,9 @@ cd "$(dirname "$0")/../.."
 PARALLEL=${1:-64}
 MB=${2:-28}
 dotnet build -c Release src/Api --nologo -v q > /dev/null
-TMP=$(mktemp -d)
-PID=
-cleanup() { [[ -n "$PID" ]] && kill "$PID" 2> /dev/null; wait 2> /dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
+source bench/lib.sh
 
 { printf '{"name":"Padded","email":"padded@example.com","pad":"'; head -c $((MB * 1024 * 1024)) /dev/zero | tr '\0' x; printf '"}'; } > "$TMP/body.json"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rss_mb() { awk -v k="$2" '$1 == k":" {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
 echo "| body limit | answers | RSS before | peak RSS | RSS 20 s after |"
@@ -23,8 +19,8 @@ for limit in 65536 $(((MB + 8) * 1024 * 1024)); do
   port=$(free_port)
   (cd src/Api/bin/Release/net10.0 && RateLimit__Enabled=false Api__MaxRequestBodyBytes=$limit exec dotnet Api.dll \
     --urls "http://127.0.0.1:$port" --ConnectionStrings:Sqlite="Data Source=$TMP/$limit.db") > "$TMP/$limit.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/live" > /dev/null && break; sleep 0.2; done
+  PID=$! PIDS=("$PID")
+  wait_ready "$limit" "http://127.0.0.1:$port/health/live"
   curl -sf -X POST "http://127.0.0.1:$port/api/users" -H 'Content-Type: application/json' -d '{"name":"Warm","email":"warm@example.com"}' > /dev/null
   sleep 2
   before=$(rss_mb "$PID" VmRSS)
@@ -38,5 +34,5 @@ for limit in 65536 $(((MB + 8) * 1024 * 1024)); do
   after=$(rss_mb "$PID" VmRSS)
   answers=$(sort "$TMP/$limit.codes" | uniq -c | awk '{printf "%s%s×%s", sep, $1, $2; sep=", "}')
   echo "| $limit B | $answers | $before MB | $peak MB | $after MB |"
-  kill "$PID"; wait "$PID" 2> /dev/null || true; PID=
+  kill "$PID"; wait "$PID" 2> /dev/null || true; PIDS=()
 done

@@ -1,37 +1,40 @@
 #!/usr/bin/env bash
 # What tracing costs: GET /api/users/{id} (a request and its EF Core query) with wrk over loopback, on four instances of
-# the API that differ only in the standard sampler variable, all exporting over OTLP to a real Aspire dashboard:
+# the API that differ only in the standard sampler variable, all exporting traces, logs and metrics over OTLP/HTTP:
 #   off, off-2   OTEL_TRACES_SAMPLER=always_off (off-2 is the A/A check: two identical servers must agree)
 #   ratio-0.1    parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=0.1 (a production setting)
 #   ratio-1      parentbased_traceidratio, 1.0 (every request traced: the default when nothing is set)
 # Rounds alternate the order; each variant's throughput, and its server's CPU time per request (utime + stime from
 # /proc, which other processes on a busy machine disturb far less than throughput), are divided by off's in the same
-# round, and the tables give the median [min–max] of those ratios. Run pinned (API on core 0, wrk and the dashboard on
+# round, and the tables give the median [min–max] of those ratios. Run pinned (API on core 0, wrk and the receiver on
 # core 1) and unpinned.
-# Usage: bench/Tracing/run.sh [rounds, default 5] [seconds per run, default 6]. Loopback only; about 2 × rounds × 30 s.
+# The receiver: "sink" (default) answers every OTLP export with 200 and discards it, as a collector on another machine
+# would cost this one nothing: the API still records, serializes and sends every span. "aspire" sends them to a real
+# Aspire dashboard, whose ingestion then competes with the API for this machine's two cores (throughput then measures
+# both; CPU per request still measures the API alone).
+# Usage: bench/Tracing/run.sh [rounds, default 5] [seconds per run, default 6] [sink|aspire]. Loopback only; about
+# 2 × rounds × 30 s.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-ROUNDS=${1:-5} DURATION=${2:-6} CONNECTIONS=32
+ROUNDS=${1:-5} DURATION=${2:-6} RECEIVER=${3:-sink} CONNECTIONS=32
 command -v wrk > /dev/null || { echo "needs wrk: apt-get install -y --no-install-recommends wrk" >&2; exit 1; }
 
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2> /dev/null || true; done
-  wait 2> /dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-say() { echo "bench: $*" >&2; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_ready() { # name url
-  for _ in $(seq 1 300); do curl -sf -o /dev/null "$2" && return 0; sleep 0.2; done
-  say "$1 did not answer on $2"; tail -n 30 "$TMP/$1.log" >&2; exit 1
-}
+source bench/lib.sh
 
 say "building (Release) and restoring the Aspire dashboard"
 dotnet build -c Release src/Api --nologo -v q > "$TMP/build.log" 2>&1 || { cat "$TMP/build.log"; exit 1; }
+cat > "$TMP/sink.py" << 'PY'
+import http.server, sys
+class Sink(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):  # an empty protobuf message is a valid Export*ServiceResponse
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200); self.send_header("Content-Type", "application/x-protobuf"); self.send_header("Content-Length", "0"); self.end_headers()
+    do_GET = do_POST
+    def log_message(self, *args): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
+PY
 mkdir -p "$TMP/restore"
 cat > "$TMP/restore/restore.csproj" << 'XML'
 <Project Sdk="Microsoft.NET.Sdk">
@@ -43,17 +46,22 @@ dotnet restore "$TMP/restore/restore.csproj" > /dev/null
 DASHBOARD=${NUGET_PACKAGES:-$HOME/.nuget/packages}/aspire.dashboard.sdk.linux-x64/13.6.5/tools/Aspire.Dashboard
 
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs));" \
-  "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS rounds × ${DURATION} s, wrk -t1 -c$CONNECTIONS"
+  "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS rounds × ${DURATION} s, wrk -t1 -c$CONNECTIONS; receiver: $RECEIVER"
 
 run_mode() { # pinned|unpinned
   local server_cpu=() client_cpu=()
   if [[ $1 == pinned ]]; then server_cpu=(taskset -c 0) client_cpu=(taskset -c 1); fi
   local ui otlp
   ui=$(free_port) otlp=$(free_port)
-  ASPNETCORE_URLS=http://127.0.0.1:$ui ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL=http://127.0.0.1:$otlp \
-    ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS=true "${client_cpu[@]}" "$DASHBOARD" > "$TMP/dashboard-$1.log" 2>&1 &
+  if [[ $RECEIVER == aspire ]]; then
+    ASPNETCORE_URLS=http://127.0.0.1:$ui ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL=http://127.0.0.1:$otlp \
+      ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS=true "${client_cpu[@]}" "$DASHBOARD" > "$TMP/receiver-$1.log" 2>&1 &
+  else
+    ui=$otlp
+    "${client_cpu[@]}" python3 "$TMP/sink.py" "$otlp" > "$TMP/receiver-$1.log" 2>&1 &
+  fi
   PIDS+=($!)
-  wait_ready "dashboard-$1" "http://127.0.0.1:$ui/"
+  wait_ready "receiver-$1" "http://127.0.0.1:$ui/"
 
   local variants=() name sampler arg port id
   for spec in "off always_off 0" "off-2 always_off 0" "ratio-0.1 parentbased_traceidratio 0.1" "ratio-1 parentbased_traceidratio 1.0"; do

@@ -12,7 +12,8 @@ public static class RootApi
     public static IEndpointRouteBuilder MapRoot(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/", () => TypedResults.Ok(Description)).WithTags("Service")
-            .WithName("GetService").WithSummary("Name and version of the running service");
+            .WithName("GetService").WithSummary("Name and version of the running service")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge); // Api:MaxRequestBodyBytes applies to every request
         return endpoints;
     }
 }

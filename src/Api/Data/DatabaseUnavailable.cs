@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Api.Errors;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -9,7 +10,7 @@ namespace Api.Data;
 /// A request that fails because the database is down, hung or timing out is the service's outage, not the client's
 /// error: 503 with a problem document that says so and invites a retry, rather than a 500.
 /// </summary>
-internal sealed class DatabaseUnavailableExceptionHandler(IProblemDetailsService problems, ILogger<DatabaseUnavailableExceptionHandler> logger) : IExceptionHandler
+internal sealed class DatabaseUnavailableExceptionHandler(ILogger<DatabaseUnavailableExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -19,19 +20,9 @@ internal sealed class DatabaseUnavailableExceptionHandler(IProblemDetailsService
         }
 
         logger.LogWarning(exception, "{Method} {Path} answered 503: the database is unavailable", context.Request.Method, context.Request.Path);
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.RetryAfter = "5";
-        return await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            Exception = exception,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Title = "The database is unavailable",
-                Detail = "The service cannot reach its database right now. Nothing was changed; try again shortly.",
-            },
-        });
+        return await context.WriteProblemAsync(StatusCodes.Status503ServiceUnavailable, "The database is unavailable",
+            "The service cannot reach its database right now. Nothing was changed; try again shortly.", exception);
     }
 
     /// <summary>A transient database error (connection refused or lost, a timeout) anywhere in the exception's causes.</summary>

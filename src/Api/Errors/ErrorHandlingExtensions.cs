@@ -34,7 +34,7 @@ public static class ErrorHandlingExtensions
 /// Malformed JSON, a body of the wrong shape or an unparsable route value: the client's fault, so a 400 that says which
 /// parameter could not be read, instead of the 500 an unhandled exception would become.
 /// </summary>
-internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+internal sealed partial class BadRequestExceptionHandler : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -43,18 +43,7 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
             return false;
         }
 
-        context.Response.StatusCode = badRequest.StatusCode;
-        return await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            Exception = exception,
-            ProblemDetails =
-            {
-                Status = badRequest.StatusCode,
-                Title = "The request could not be read",
-                Detail = ClientMessage(badRequest),
-            },
-        });
+        return await context.WriteProblemAsync(badRequest.StatusCode, "The request could not be read", ClientMessage(badRequest), exception);
     }
 
     // The framework's messages name the handler's parameters with their C# types ('Failed to read parameter

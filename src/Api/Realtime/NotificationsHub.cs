@@ -14,15 +14,24 @@ public sealed record UserCreatedEvent(Guid Id, string Name);
 
 public sealed record Pong(string Message, DateTimeOffset ServerTime);
 
-/// <summary>The hub at <c>/ws</c>. Clients listen for <see cref="INotificationsClient"/> events and may call <see cref="Ping"/>.</summary>
+/// <summary>
+/// The hub at <c>/ws</c>. Clients listen for <see cref="INotificationsClient"/> events and may call <see cref="Ping"/> or
+/// <see cref="Echo"/>.
+/// </summary>
 internal sealed class NotificationsHub(RealtimeMetrics metrics) : Hub<INotificationsClient>
 {
     // Marks a connection that was counted, so that only those are uncounted: the gauge cannot go below zero even if
     // SignalR ever reported a disconnect for a connection whose OnConnectedAsync did not finish.
     private static readonly object Counted = new();
 
-    /// <summary>Answers at once: lets a client measure its round trip or check that the connection is alive.</summary>
-    public Pong Ping(string? message) => new(message ?? "pong", DateTimeOffset.UtcNow);
+    // Two methods rather than Ping(message = null): SignalR binds arguments by count and supports neither default values
+    // nor overloads, so an optional argument would fail the call that leaves it out.
+
+    /// <summary>Answers "pong" at once: lets a client measure its round trip or check that the connection is alive.</summary>
+    public Pong Ping() => new("pong", DateTimeOffset.UtcNow);
+
+    /// <summary>Answers with the client's own message, so a client can match an answer to its call.</summary>
+    public Pong Echo(string message) => new(message, DateTimeOffset.UtcNow);
 
     public override Task OnConnectedAsync()
     {

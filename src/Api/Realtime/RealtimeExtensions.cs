@@ -69,7 +69,11 @@ public static class RealtimeExtensions
         // WebSockets only: a client may skip negotiation, and behind a load balancer no sticky sessions are needed
         // (the other transports make several requests per connection, which must all reach the same instance).
         // Not in the HTTP metrics: a WebSocket request lasts as long as its connection and would swamp the latency buckets.
-        endpoints.MapHub<NotificationsHub>(HubPath, options => options.Transports = HttpTransportType.WebSockets)
+        // MapHub spelled out (MapConnections, UseHub, HubMetadata), to put the silent-client guard in front of the hub.
+        var clientTimeout = endpoints.ServiceProvider.GetRequiredService<IOptions<RealtimeOptions>>().Value.ClientTimeoutInterval;
+        endpoints.MapConnections(HubPath, new HttpConnectionDispatcherOptions { Transports = HttpTransportType.WebSockets },
+                connection => connection.UseSilentClientGuard(clientTimeout).UseHub<NotificationsHub>())
+            .WithMetadata(new HubMetadata(typeof(NotificationsHub)))
             .DisableHttpMetrics();
         return endpoints;
     }

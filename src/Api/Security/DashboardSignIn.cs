@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using Api.Errors;
 using Api.Observability;
 using Api.Queue;
 using Microsoft.AspNetCore.Antiforgery;
@@ -128,18 +129,9 @@ internal static class DashboardSignIn
     // A script, curl or Prometheus gets a problem it can act on rather than a redirect to an HTML form.
     private static async Task RejectAsync(HttpContext context)
     {
-        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         context.Response.Headers.WWWAuthenticate = "Bearer realm=\"dashboard\"";
-        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status401Unauthorized,
-                Title = "The dashboard key is required",
-                Detail = "Send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>', or sign in from a browser.",
-            },
-        });
+        await context.WriteProblemAsync(StatusCodes.Status401Unauthorized, "The dashboard key is required",
+            "Send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>', or sign in from a browser.");
     }
 }
 

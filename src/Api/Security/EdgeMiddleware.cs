@@ -1,3 +1,4 @@
+using Api.Errors;
 using Api.Observability;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -66,19 +67,10 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<
 
     private static async Task RejectAsync(HttpContext context, long limit)
     {
-        context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
         // The unread body is not drained for a keep-alive: the client that sent megabytes may as well reconnect.
         context.Response.Headers.Connection = "close";
-        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status413PayloadTooLarge,
-                Title = "The request body is too large",
-                Detail = $"Request bodies are limited to {limit} bytes.",
-            },
-        });
+        await context.WriteProblemAsync(StatusCodes.Status413PayloadTooLarge, "The request body is too large",
+            $"Request bodies are limited to {limit} bytes.");
     }
 }
 

@@ -1,8 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using Api.Configuration;
 using Api.Data;
 using Api.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Api.Users;
 
@@ -14,7 +16,10 @@ public static class UsersApi
     {
         // Source-generated validation of the DataAnnotations on request types and parameters (.NET 10).
         builder.Services.AddValidation();
+        builder.Services.AddValidatedOptions<UsersOptions>(UsersOptions.Section);
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<UserQueries>();
+        builder.Services.AddSingleton<UserTotal>();
         return builder;
     }
 
@@ -22,8 +27,11 @@ public static class UsersApi
     {
         // The group stops at /api so that every route template (the metrics' route label) reads exactly as requested;
         // a group at /api/users would make the collection's template "/api/users/".
-        var api = endpoints.MapGroup("/api").WithTags("Users");
-        // The problem responses are declared for the OpenAPI document; the typed results declare the successes.
+        var api = endpoints.MapGroup("/api").WithTags("Users")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge); // Api:MaxRequestBodyBytes applies to every request
+        // The problem responses are declared for the OpenAPI document (every status each operation can answer, ApiDocsTests
+        // holds the list); the typed results declare the successes. 503: the database did not answer within
+        // Data:CommandTimeoutSeconds (Data/DatabaseUnavailable.cs).
         api.MapPost("/users", CreateAsync)
             .WithName("CreateUser").WithSummary("Create a user and queue their welcome email")
             .RequireRateLimiting(SecurityExtensions.SignUpPolicy) // each sign-up mails a caller-chosen address
@@ -34,10 +42,12 @@ public static class UsersApi
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/users/{id:guid}", GetAsync)
             .WithName("GetUser").WithSummary("Get a user by id")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/users", ListAsync)
             .WithName("ListUsers").WithSummary("List users, a page at a time")
-            .ProducesValidationProblem();
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return endpoints;
     }
 
@@ -45,6 +55,7 @@ public static class UsersApi
         CreateUserRequest request,
         AppDbContext db,
         UserQueries queries,
+        UserTotal total,
         IEnumerable<IUserCreationStep> creationSteps,
         IEnumerable<IUserCreatedListener> listeners,
         ILogger<User> logger,
@@ -97,6 +108,7 @@ public static class UsersApi
             throw;
         }
 
+        total.Changed();
         foreach (var listener in listeners)
         {
             try
@@ -124,11 +136,12 @@ public static class UsersApi
     internal static async Task<Ok<PageResponse<UserResponse>>> ListAsync(
         AppDbContext db,
         UserQueries queries,
+        UserTotal userTotal,
         CancellationToken cancellationToken,
         [Range(1, 1_000_000)] int page = 1,
         [Range(1, MaxPageSize)] int pageSize = 20)
     {
-        var total = await queries.UserCount(db, cancellationToken);
+        var total = await userTotal.GetAsync(db, cancellationToken);
         var items = new List<UserResponse>(pageSize);
         await foreach (var item in queries.UsersPage(db, (page - 1) * pageSize, pageSize).WithCancellation(cancellationToken))
         {

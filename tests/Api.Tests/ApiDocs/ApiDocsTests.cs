@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Api.ApiDocs;
 using Api.Tests.Infrastructure;
+using Api.Tests.Monitoring;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -35,7 +37,9 @@ public sealed class ApiDocsTests(ApiDocsTests.App app) : IClassFixture<ApiDocsTe
         Assert.NotEmpty(mapped);
         Assert.All(mapped, path => Assert.True(paths.TryGetProperty(path, out _), $"{path} is in the document"));
 
-                Assert.Equal(["201", "400", "409", "415", "429", "503"], Responses(paths, "/api/users", "post"));
+        // Every status an operation can answer: 413 over Api:MaxRequestBodyBytes, 429 over the sign-up limit, 503 when the
+        // database does not answer in time.
+        Assert.Equal(["201", "400", "409", "413", "415", "429", "503"], Responses(paths, "/api/users", "post"));
         Assert.False(root.GetProperty("servers")[0].GetProperty("url").GetString()!.EndsWith('/'), "no trailing slash on the server URL");
         foreach (var (path, method, id) in new[] { ("/api/users", "post", "CreateUser"), ("/api/users/{id}", "get", "GetUser"), ("/api/users", "get", "ListUsers"), ("/", "get", "GetService") })
         {
@@ -59,10 +63,32 @@ public sealed class ApiDocsTests(ApiDocsTests.App app) : IClassFixture<ApiDocsTe
             Assert.True(schema.TryGetProperty("maximum", out _));
         }
 
-        Assert.Equal(["200", "404"], Responses(paths, "/api/users/{id}", "get"));
-        Assert.Equal(["200", "400"], Responses(paths, "/api/users", "get"));
+        Assert.Equal(["200", "404", "413", "503"], Responses(paths, "/api/users/{id}", "get"));
+        Assert.Equal(["200", "400", "413", "503"], Responses(paths, "/api/users", "get"));
+        Assert.Equal(["200", "413"], Responses(paths, "/", "get"));
         Assert.True(paths.GetProperty("/api/users").GetProperty("post").GetProperty("responses").GetProperty("409")
             .GetProperty("content").TryGetProperty("application/problem+json", out _), "errors are problem+json");
+    }
+
+    [Fact]
+    public async Task The_document_passes_redocly_recommended_rules_without_a_warning()
+    {
+        var lintFolder = MonitoringConfig.RepositoryFile("tools/openapi-lint");
+        var redocly = Path.Combine(lintFolder, "node_modules", ".bin", "redocly");
+        Assert.True(File.Exists(redocly),
+            $"Redocly CLI is missing: run `npm ci --prefix tools/openapi-lint` (./test.sh does), which needs Node.js and npm");
+        using var client = app.CreateClient();
+        var file = Path.Combine(app.Folder, "openapi.json");
+        await File.WriteAllTextAsync(file, await client.GetStringAsync(ApiDocsExtensions.DocumentPath));
+
+        // redocly exits 0 with warnings; a warning fails this test too (each problem is one "line:column severity rule" line).
+        var output = await NativeProcess.RunAsync(redocly,
+            ["lint", file, "--config", Path.Combine(lintFolder, "redocly.yaml"), "--format", "stylish"],
+            environment: new Dictionary<string, string?> { ["REDOCLY_TELEMETRY"] = "off", ["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true" },
+            timeout: TimeSpan.FromMinutes(2));
+        var problems = output.Split('\n').Where(line => Regex.IsMatch(line, @"^\s*\d+:\d+\s+(error|warning)\s")).ToList();
+        Assert.True(problems.Count == 0, "redocly lint:\n" + output);
+        Assert.Contains("Your API description is valid", output, StringComparison.Ordinal);
     }
 
     private static string[] Responses(JsonElement paths, string path, string method) =>

@@ -233,7 +233,7 @@ public sealed class DependencyOutageTests
         try
         {
             await using var hub = await RawSignalRClient.ConnectAsync(baseAddress, patience.Token);
-            await hub.SendAsync("""{"type":1,"invocationId":"1","target":"Ping","arguments":["outage"]}""", patience.Token);
+            await hub.SendAsync("""{"type":1,"invocationId":"1","target":"Echo","arguments":["outage"]}""", patience.Token);
             var completion = await hub.ReceiveAsync(3, patience.Token);
             Assert.Equal("outage", completion.GetProperty("result").GetProperty("message").GetString());
         }

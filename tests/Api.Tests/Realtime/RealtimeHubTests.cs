@@ -59,6 +59,21 @@ public sealed class RealtimeHubTests(RealtimeHubTests.App app) : IClassFixture<R
     }
 
     [Fact]
+    public async Task A_client_that_answers_websocket_pings_but_sends_nothing_is_dropped_within_the_client_timeout()
+    {
+        using var cancellation = new CancellationTokenSource(Patience);
+        await using var mute = await RawSignalRClient.ConnectAsync(app.BaseAddress, cancellation.Token);
+        // Reading keeps the socket answering the server's WebSocket pings (the runtime answers them during a receive),
+        // so only SignalR's own client timeout can tell that this client never sends a message.
+        var reading = mute.ReceiveAsync(type: 7, cancellation.Token);
+        await GaugeReachesAsync(1);
+
+        await GaugeReachesAsync(0, ClientTimeout + TimeSpan.FromSeconds(5));
+        var closed = await Assert.ThrowsAnyAsync<Exception>(() => reading);
+        Assert.False(cancellation.IsCancellationRequested, $"the server did not close the connection: {closed.Message}");
+    }
+
+    [Fact]
     public async Task A_client_whose_socket_is_cut_without_a_close_is_uncounted()
     {
         using var cancellation = new CancellationTokenSource(Patience);
@@ -91,10 +106,15 @@ public sealed class RealtimeHubTests(RealtimeHubTests.App app) : IClassFixture<R
         using var cancellation = new CancellationTokenSource(Patience);
         await using var raw = await RawSignalRClient.ConnectAsync(app.BaseAddress, cancellation.Token);
 
-        await raw.SendAsync("""{"type":1,"invocationId":"1","target":"Ping","arguments":["hello"]}""", cancellation.Token);
-        var completion = await raw.ReceiveAsync(type: 3, cancellation.Token);
-        Assert.Equal("1", completion.GetProperty("invocationId").GetString());
-        Assert.Equal("hello", completion.GetProperty("result").GetProperty("message").GetString());
+        await raw.SendAsync("""{"type":1,"invocationId":"1","target":"Ping","arguments":[]}""", cancellation.Token);
+        var pong = await raw.ReceiveAsync(type: 3, cancellation.Token);
+        Assert.Equal("1", pong.GetProperty("invocationId").GetString());
+        Assert.Equal("pong", pong.GetProperty("result").GetProperty("message").GetString());
+
+        await raw.SendAsync("""{"type":1,"invocationId":"2","target":"Echo","arguments":["hello"]}""", cancellation.Token);
+        var echo = await raw.ReceiveAsync(type: 3, cancellation.Token);
+        Assert.Equal("2", echo.GetProperty("invocationId").GetString());
+        Assert.Equal("hello", echo.GetProperty("result").GetProperty("message").GetString());
 
         var user = await CreateUserAsync("Raw Listener");
         var invocation = await raw.ReceiveAsync(type: 1, cancellation.Token);
@@ -122,7 +142,8 @@ public sealed class RealtimeHubTests(RealtimeHubTests.App app) : IClassFixture<R
 
             var events = await Task.WhenAll(received).WaitAsync(Patience);
             Assert.All(events, e => Assert.Equal(new UserCreatedEvent(user.Id, "Broadcast"), e));
-            Assert.Equal("pong", (await connections[0].InvokeAsync<Pong>(nameof(NotificationsHub.Ping), (string?)null)).Message);
+            Assert.Equal("pong", (await connections[0].InvokeAsync<Pong>(nameof(NotificationsHub.Ping))).Message);
+            Assert.Equal("hi", (await connections[0].InvokeAsync<Pong>(nameof(NotificationsHub.Echo), "hi")).Message);
         }
         finally
         {

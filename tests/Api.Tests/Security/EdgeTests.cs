@@ -133,6 +133,32 @@ public sealed class EdgeTests(EdgeTests.App app) : IClassFixture<EdgeTests.App>
         Assert.Equal("'abc' is not a valid value for 'page'.", problem.GetProperty("detail").GetString());
     }
 
+    [Fact]
+    public async Task A_problem_the_client_refuses_to_accept_is_still_its_4xx_not_a_500()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/users")
+        {
+            Content = new StringContent(new string(' ', 70_000), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Accept.ParseAdd("text/html");
+
+        using var response = await _client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_request_kestrel_cannot_parse_is_its_empty_400_and_closes_the_connection()
+    {
+        // A NUL in the path (%00) is refused by the HTTP server before any middleware runs: no problem document can be
+        // written and no metric counts it (README, Endpoints). The app itself never sees such a path.
+        using var response = await _client.GetAsync("/api/users/%00");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+        Assert.True(response.Headers.ConnectionClose, "Kestrel closes a connection it could not parse");
+    }
+
     private async Task<int> TotalUsersAsync() =>
         (await _client.GetFromJsonAsync<Api.Users.PageResponse<Api.Users.UserResponse>>("/api/users?pageSize=1"))!.Total;
 }
