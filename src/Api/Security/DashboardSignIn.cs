@@ -35,6 +35,10 @@ internal static class DashboardSignIn
         services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy
             .AddAuthenticationSchemes(Scheme)
             .AddRequirements(new DashboardAccessRequirement()));
+        // The dashboard's policy names its scheme. Without this switch ASP.NET Core makes a lone scheme the default, and
+        // every request, /api included, would run the cookie handler for nothing (BENCHMARKS.md, the real path). A
+        // scheme added later for the API is the default only when set as such: AddAuthentication("Bearer").
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         services.AddAuthentication().AddCookie(Scheme, cookie =>
         {
             cookie.Cookie.Name = "dashboard";

@@ -24,6 +24,25 @@ public sealed class ConnectionSettingsTests
     }
 
     [Fact]
+    public void Both_npgsql_timeouts_are_the_data_command_timeout()
+    {
+        var settings = new NpgsqlConnectionStringBuilder(DataExtensions.PostgresConnectionString("Host=db;Database=app;Command Timeout=30", 7));
+
+        Assert.Equal(7, settings.Timeout);
+        Assert.Equal(7, settings.CommandTimeout);
+        Assert.True(settings.NoResetOnClose);
+    }
+
+    [Fact]
+    public async Task No_request_runs_the_dashboard_cookie_handler_unless_its_policy_asks()
+    {
+        await using var app = new ApiFactory();
+        var schemes = app.Services.GetRequiredService<Microsoft.AspNetCore.Authentication.IAuthenticationSchemeProvider>();
+
+        Assert.Null(await schemes.GetDefaultAuthenticateSchemeAsync());
+    }
+
+    [Fact]
     public async Task The_app_runs_sqlite_in_wal_with_a_busy_timeout()
     {
         await using var app = new ApiFactory();
