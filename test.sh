@@ -18,6 +18,7 @@ declare -A NEEDS=(
   ["prometheus-redis-exporter"]="prometheus-redis-exporter"
   ["docker-compose"]="docker-compose"
   ["chromium"]="chromium"
+  ["npm"]="npm"
 )
 
 missing=()
@@ -41,12 +42,14 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# Node tools the tests run: Redocly CLI lints the served OpenAPI document (ApiDocsTests), pinned by its package-lock.json.
-if ! [[ -x tools/openapi-lint/node_modules/.bin/redocly ]]; then
-  if command -v npm > /dev/null; then
-    npm ci --prefix tools/openapi-lint --no-audit --no-fund > /dev/null || echo "test.sh: npm ci in tools/openapi-lint failed" >&2
+# Node tools the tests run: Redocly CLI lints the served OpenAPI document (ApiDocsTests), pinned by its package-lock.json
+# and installed again whenever that lock file changes (a copy of the installed one stays beside the modules).
+lint=tools/openapi-lint
+if ! cmp -s "$lint/package-lock.json" "$lint/node_modules/.installed-package-lock.json"; then
+  if command -v npm > /dev/null && npm ci --prefix "$lint" --no-audit --no-fund > /dev/null; then
+    cp "$lint/package-lock.json" "$lint/node_modules/.installed-package-lock.json"
   else
-    echo "test.sh: npm is missing; install Node.js 20 and npm (Debian: apt-get install -y nodejs npm)" >&2
+    echo "test.sh: npm ci in $lint failed; it needs Node.js 20+ and npm (Debian: apt-get install -y nodejs npm)" >&2
   fi
 fi
 

@@ -1,6 +1,6 @@
 # Shared by the bench scripts; source it from the repository root. It gives:
 #   TMP         a temporary folder, removed at exit
-#   PIDS        servers to stop at exit (a stopped one is continued first); on_exit CMD adds a step run before that
+#   PIDS        servers to stop at exit (a stopped one is continued first); on_exit CMD adds a step run after that
 #   say         a progress line on stderr, prefixed with $BENCH_NAME (default "bench")
 #   free_port   a free TCP port on 127.0.0.1
 #   wait_ready NAME URL [LOG_FOLDER]   waits up to 2 minutes for URL to answer 2xx, else prints LOG_FOLDER/NAME.log and exits
@@ -10,12 +10,13 @@ EXIT_STEPS=()
 on_exit() { EXIT_STEPS+=("$*"); }
 bench_cleanup() {
   local step pid
-  for step in "${EXIT_STEPS[@]}"; do eval "$step" || true; done
   for pid in "${PIDS[@]}"; do
     kill -CONT "$pid" 2> /dev/null || true # a SIGSTOPped server acts on the kill only once continued
     kill "$pid" 2> /dev/null || true
   done
   wait 2> /dev/null || true
+  # After the servers: a database stopped under a running app fills its log with errors that are not the app's.
+  for step in "${EXIT_STEPS[@]}"; do eval "$step" || true; done
   rm -rf "$TMP"
 }
 trap bench_cleanup EXIT

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick]: the service's speed, measured side by side in one run, printed as the tables of BENCHMARKS.md.
+# bench/run.sh [--quick] [--only-metrics]: the service's speed, measured side by side in one run, printed as the tables of
+# BENCHMARKS.md. --only-metrics runs part 1 alone, without the NestJS and bare Kestrel peers (the metrics-cost question).
 #   1. HTTP throughput and p99 with wrk over loopback: the API with Metrics:Enabled true vs false (GET / and
 #      GET /api/users/{id} on SQLite), pinned (server on core 0, wrk on core 1) and not pinned (both share the cores),
 #      each beside a second, identical metrics-off server (A/A: the noise floor); the seed's NestJS stack and bare
 #      Kestrel on GET /. Rounds alternate the variants; every comparison is a ratio inside a round, reported as
-#      median [min–max] over the rounds.
+#      median [min–max] over the rounds. Besides throughput, each run's server CPU per request (/proc), which the
+#      machine's noise disturbs far less.
 #   2. A scanner storm: 2 × ≥ 100,000 random unmatched URLs; series count and memory before and after.
 #   3. BenchmarkDotNet micro-benchmarks (bench/Micro): the per-request metrics cost, alone and from 2 threads at once,
 #      prometheus-net's MeterAdapter for contrast, and rendering /metrics at 1,000 / 10,000 / 100,000 series.
@@ -18,11 +20,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-QUICK=0
+QUICK=0 ONLY_METRICS=0
 for arg in "$@"; do
   case $arg in
     --quick) QUICK=1 ;;
-    *) echo "usage: bench/run.sh [--quick]" >&2; exit 2 ;;
+    --only-metrics) ONLY_METRICS=1 ;;
+    *) echo "usage: bench/run.sh [--quick] [--only-metrics]" >&2; exit 2 ;;
   esac
 done
 if ((QUICK)); then ROUNDS=${BENCH_ROUNDS:-2} DURATION=3 WARMUP=2; else ROUNDS=${BENCH_ROUNDS:-8} DURATION=${BENCH_DURATION:-5} WARMUP=3; fi
@@ -81,13 +84,13 @@ start_api() { # name port metrics-enabled pinned(1|0)
   # From the build folder, so the app reads its own appsettings.json (log levels) as a deployed app does.
   (cd src/Api/bin/Release/net10.0 && RateLimit__Enabled=false exec "${cpu[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
     --Metrics:Enabled="$3" --ConnectionStrings:Sqlite="Data Source=$TMP/$1.db" --Email:PickupDirectory="$TMP/$1-mail") > "$OUT/$1.log" 2>&1 &
-  PIDS+=($!)
+  PIDS+=($!) SERVER_PID[$1]=$!
 }
 
 say "starting the servers"
 # Two identical servers with metrics off (off and offb): how far they disagree is the noise every other ratio carries.
 # The u-* servers are not pinned (nor is their wrk): the cost of metrics when the server and wrk share both cores.
-declare -A API_URL
+declare -A API_URL SERVER_PID
 for spec in "api-on true 1" "api-off false 1" "api-offb false 1" "u-on true 0" "u-off false 0" "u-offb false 0"; do
   read -r name metrics pinned <<< "$spec"
   port=$(free_port); start_api "$name" "$port" "$metrics" "$pinned"; API_URL[$name]=http://127.0.0.1:$port
@@ -110,7 +113,8 @@ create_user() { # base-url -> id
 }
 
 # name url pinned(1: wrk on core 1, server on core 0 | 0: nobody pinned)
-VARIANTS=("nest-root $NEST/ 1" "bare-root $BARE/ 1")
+VARIANTS=()
+((ONLY_METRICS)) || VARIANTS=("nest-root $NEST/ 1" "bare-root $BARE/ 1")
 for name in api-on api-off api-offb u-on u-off u-offb; do
   pinned=1; [[ $name == u-* ]] && pinned=0
   VARIANTS+=("$name-root ${API_URL[$name]}/ $pinned" "$name-user ${API_URL[$name]}/api/users/$(create_user "${API_URL[$name]}") $pinned")
@@ -135,10 +139,21 @@ for round in $(seq 1 "$ROUNDS"); do
   for variant in "${order[@]}"; do
     read -r name url pinned <<< "$variant"
     say "round $round/$ROUNDS: $name"
+    pid=${SERVER_PID[${name%-*}]:-}
+    before=$([[ -n $pid ]] && python3 bench/lib/cputicks.py "$pid" || echo 0)
     # shellcheck disable=SC2046
     $(wrk_for "$pinned") wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url" > "$OUT/raw/r$round-$name.txt"
+    if [[ -n $pid ]]; then
+      echo "server CPU us: $(($(python3 bench/lib/cputicks.py "$pid") - before))" >> "$OUT/raw/r$round-$name.txt"
+    fi
   done
 done
+
+if ((ONLY_METRICS)); then
+  python3 bench/lib/report.py "$OUT/raw" | tee "$OUT/results.md"
+  say "saved in ${OUT#"$ROOT"/}"
+  exit 0
+fi
 
 # --- Scanner storm: random unmatched URLs through the real app with metrics on ------------------------------------------
 snapshot() { # label

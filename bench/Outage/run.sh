@@ -38,6 +38,8 @@ for app in "${APPS[@]}"; do
 done
 
 kill -9 "${REDIS_PIDS[1]}"; wait "${REDIS_PIDS[1]}" 2> /dev/null || true
+# Reaped: its pid may be reused by now, so the clean-up must not signal it.
+for i in "${!PIDS[@]}"; do [[ ${PIDS[i]} == "${REDIS_PIDS[1]}" ]] && unset 'PIDS[i]'; done
 kill -STOP "${REDIS_PIDS[2]}"
 # Let the first refresh after the fault time out and the connections notice, as in an outage under way.
 sleep 5

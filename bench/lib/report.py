@@ -13,7 +13,7 @@ from pathlib import Path
 raw = Path(sys.argv[1])
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
-# results[variant][round] = (requests per second, p99 in ms)
+# results[variant][round] = (requests per second, p99 in ms, server CPU µs per request or None)
 results = defaultdict(dict)
 for path in sorted(raw.glob("r*-*.txt")):
     match = re.fullmatch(r"r(\d+)-(.+)\.txt", path.name)
@@ -25,7 +25,10 @@ for path in sorted(raw.glob("r*-*.txt")):
         sys.exit(f"report.py: cannot read wrk's output in {path}")
     if errors:
         sys.exit(f"report.py: {path.name}: {errors.group(1)} non-2xx responses; the measurement is void")
-    results[match.group(2)][int(match.group(1))] = (float(rps.group(1)), float(p99.group(1)) * UNITS[p99.group(2)])
+    cpu = re.search(r"server CPU us: (\d+)", text)
+    requests = int(re.search(r"(\d+) requests in", text).group(1))
+    results[match.group(2)][int(match.group(1))] = (float(rps.group(1)), float(p99.group(1)) * UNITS[p99.group(2)],
+                                                     int(cpu.group(1)) / requests if cpu else None)
 
 
 def spread(values, fmt):
@@ -33,12 +36,22 @@ def spread(values, fmt):
     return f"{fmt(statistics.median(values))} [{fmt(min(values))}–{fmt(max(values))}]"
 
 
+def cpu(variant):
+    values = [c for _, _, c in results[variant].values() if c is not None]
+    return spread(values, lambda v: f"{v:,.0f}") if values else "n/a"
+
+
+def cpu_ratio(a, b):
+    rounds = sorted(r for r in set(results[a]) & set(results[b]) if results[a][r][2] and results[b][r][2])
+    return spread((results[a][r][2] / results[b][r][2] for r in rounds), lambda v: f"{v:.3f}") if rounds else "n/a"
+
+
 def rps(variant):
-    return spread((r for r, _ in results[variant].values()), lambda v: f"{v:,.0f}")
+    return spread((r for r, _, _ in results[variant].values()), lambda v: f"{v:,.0f}")
 
 
 def p99(variant):
-    return spread((p for _, p in results[variant].values()), lambda v: f"{v:.2f}")
+    return spread((p for _, p, _ in results[variant].values()), lambda v: f"{v:.2f}")
 
 
 def ratios(a, b, index=0):
@@ -54,23 +67,23 @@ def ratio_x(a, b):
     return spread(ratios(a, b), lambda v: f"{v:.1f}×")
 
 
-def cost(a, b):
-    return spread((100 * (1 - v) for v in ratios(a, b)), lambda v: f"{v:+.1f} %")
-
-
 rounds = max(len(v) for v in results.values())
 print(f"### Metrics on vs off, and two identical servers ({rounds} rounds; median [min–max])\n")
-print("A/A is two identical servers with metrics off: the noise every other ratio here carries.\n")
-print("| placement | endpoint | req/s metrics off | req/s metrics on | throughput on/off | cost | A/A off/off | p99 ms off | p99 ms on | p99 on/off |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("A/A is two identical servers with metrics off: the noise every other ratio here carries. CPU: the server's CPU")
+print("time per request (/proc), median; a ratio above 1 is what metrics cost.\n")
+print("| placement | endpoint | req/s metrics off | req/s metrics on | throughput on/off | A/A off/off | CPU µs off | CPU µs on | CPU on/off | CPU A/A | p99 ms off | p99 ms on |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for placement, prefix in [("pinned: server core 0, wrk core 1", "api-"), ("not pinned: both share 2 cores", "u-")]:
     for endpoint, suffix in [("GET /", "root"), ("GET /api/users/{id}", "user")]:
         on, off, offb = f"{prefix}on-{suffix}", f"{prefix}off-{suffix}", f"{prefix}offb-{suffix}"
         if on in results and off in results:
             aa = ratio(offb, off) if offb in results else "n/a"
-            print(f"| {placement} | `{endpoint}` | {rps(off)} | {rps(on)} | {ratio(on, off)} | {cost(on, off)} | {aa} | "
-                  f"{p99(off)} | {p99(on)} | {ratio(on, off, 1)} |")
+            cpu_aa = cpu_ratio(offb, off) if offb in results else "n/a"
+            print(f"| {placement} | `{endpoint}` | {rps(off)} | {rps(on)} | {ratio(on, off)} | {aa} | "
+                  f"{cpu(off)} | {cpu(on)} | {cpu_ratio(on, off)} | {cpu_aa} | {p99(off)} | {p99(on)} |")
 
+if "nest-root" not in results and "bare-root" not in results:
+    sys.exit(0)
 print(f"\n### GET / side by side with the seed's stack, pinned ({rounds} rounds; median [min–max])\n")
 print("| server | req/s | p99 ms | throughput vs NestJS | throughput vs bare Kestrel |")
 print("| --- | ---: | ---: | ---: | ---: |")

@@ -19,6 +19,6 @@ if label == "--unmatched":
 series = len(re.findall(r"^http_request", text, re.M))
 mib = 2 ** 20
 print(f"| {label} | {unmatched:,.0f} | {series} | {len(text) / 1024:,.0f}"
-      f" | {total('dotnet_process_memory_working_set_bytes') / mib:,.1f}"
+      f" | {total('process_memory_usage_bytes') / mib:,.1f}"
       f" | {total('dotnet_gc_last_collection_heap_size_bytes') / mib:,.1f}"
       f" | {total('dotnet_gc_last_collection_memory_committed_size_bytes') / mib:,.1f} |")

@@ -65,13 +65,6 @@ public static class DataExtensions
     }
 
     /// <summary>
-    /// Npgsql settings for a service that keeps no session state (no SET, temporary tables, LISTEN or advisory locks):
-    /// <c>No Reset On Close</c> skips the <c>DISCARD ALL</c> that otherwise runs on every pooled connection's next use,
-    /// and <c>Max Auto Prepare</c> lets Npgsql prepare the statements each connection repeats, so PostgreSQL parses and
-    /// plans them once per connection instead of once per request. Keys set in the connection string win: later keys
-    /// override earlier ones.
-    /// </summary>
-    /// <summary>
     /// The configured connection string with <see cref="WithPostgresDefaults"/> and <c>Data:CommandTimeoutSeconds</c> as
     /// both timeouts: opening a connection waits on the server's reply too (a hung server accepts the socket and says
     /// nothing), and the connection's own command timeout equals EF Core's, because when the two differ Npgsql sets the
@@ -80,6 +73,13 @@ public static class DataExtensions
     internal static string PostgresConnectionString(string configured, int timeoutSeconds) => WithPostgresDefaults(
         new NpgsqlConnectionStringBuilder(configured) { Timeout = timeoutSeconds, CommandTimeout = timeoutSeconds }.ConnectionString);
 
+    /// <summary>
+    /// Npgsql settings for a service that keeps no session state (no SET, temporary tables, LISTEN or advisory locks):
+    /// <c>No Reset On Close</c> skips the <c>DISCARD ALL</c> that otherwise runs on every pooled connection's next use,
+    /// and <c>Max Auto Prepare</c> lets Npgsql prepare the statements each connection repeats, so PostgreSQL parses and
+    /// plans them once per connection instead of once per request. Keys set in the connection string win: later keys
+    /// override earlier ones.
+    /// </summary>
     internal static string WithPostgresDefaults(string connectionString) =>
         $"No Reset On Close=true;Max Auto Prepare=50;Auto Prepare Min Usages=2;{connectionString}";
 

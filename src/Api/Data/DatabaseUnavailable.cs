@@ -21,8 +21,9 @@ internal sealed class DatabaseUnavailableExceptionHandler(ILogger<DatabaseUnavai
 
         logger.LogWarning(exception, "{Method} {Path} answered 503: the database is unavailable", context.Request.Method, context.Request.Path);
         context.Response.Headers.RetryAfter = "5";
-        return await context.WriteProblemAsync(StatusCodes.Status503ServiceUnavailable, "The database is unavailable",
+        await context.WriteProblemAsync(StatusCodes.Status503ServiceUnavailable, "The database is unavailable",
             "The service cannot reach its database right now. Nothing was changed; try again shortly.", exception);
+        return true; // handled, with or without a body (a client that accepts no JSON gets the status alone)
     }
 
     /// <summary>A transient database error (connection refused or lost, a timeout) anywhere in the exception's causes.</summary>

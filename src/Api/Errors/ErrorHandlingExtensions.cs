@@ -43,7 +43,8 @@ internal sealed partial class BadRequestExceptionHandler : IExceptionHandler
             return false;
         }
 
-        return await context.WriteProblemAsync(badRequest.StatusCode, "The request could not be read", ClientMessage(badRequest), exception);
+        await context.WriteProblemAsync(badRequest.StatusCode, "The request could not be read", ClientMessage(badRequest), exception);
+        return true; // handled, with or without a body (a client that accepts no JSON gets the status alone)
     }
 
     // The framework's messages name the handler's parameters with their C# types ('Failed to read parameter

@@ -73,7 +73,8 @@ public static class RealtimeExtensions
         var clientTimeout = endpoints.ServiceProvider.GetRequiredService<IOptions<RealtimeOptions>>().Value.ClientTimeoutInterval;
         endpoints.MapConnections(HubPath, new HttpConnectionDispatcherOptions { Transports = HttpTransportType.WebSockets },
                 connection => connection.UseSilentClientGuard(clientTimeout).UseHub<NotificationsHub>())
-            .WithMetadata(new HubMetadata(typeof(NotificationsHub)))
+            // As MapHub does: the hub class's attributes ([Authorize] and the like) become the endpoint's metadata.
+            .WithMetadata([.. typeof(NotificationsHub).GetCustomAttributes(inherit: true), new HubMetadata(typeof(NotificationsHub))])
             .DisableHttpMetrics();
         return endpoints;
     }

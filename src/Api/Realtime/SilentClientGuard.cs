@@ -29,19 +29,29 @@ internal static class SilentClientGuard
 
     private sealed record DuplexPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;
 
-    /// <summary>The connection's input, unchanged, remembering when bytes last arrived.</summary>
+    /// <summary>The connection's input, unchanged, timing how long the hub has been waiting for the client's next bytes.</summary>
     private sealed class WatchedReader(PipeReader input) : PipeReader
     {
-        private long _lastReceived = Environment.TickCount64;
+        // When the pending read started; 0 while none is pending. Only a read that waits counts as the client's silence:
+        // while the hub is busy (a long hub method holding the connection's one invocation), an active client is not
+        // silent, its bytes wait in the pipe and complete the next read at once.
+        private long _waitingSince = Environment.TickCount64;
 
-        public TimeSpan SilentFor => TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _lastReceived));
+        public TimeSpan SilentFor => Volatile.Read(ref _waitingSince) is var since and > 0
+            ? TimeSpan.FromMilliseconds(Environment.TickCount64 - since)
+            : TimeSpan.Zero;
 
-        // A read completes when new bytes arrived (or the input ended); reads of data already examined do not wait.
         public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
         {
-            var result = await input.ReadAsync(cancellationToken);
-            Volatile.Write(ref _lastReceived, Environment.TickCount64);
-            return result;
+            Volatile.Write(ref _waitingSince, Math.Max(1, Environment.TickCount64));
+            try
+            {
+                return await input.ReadAsync(cancellationToken);
+            }
+            finally
+            {
+                Volatile.Write(ref _waitingSince, 0);
+            }
         }
 
         public override bool TryRead(out ReadResult result) => input.TryRead(out result);

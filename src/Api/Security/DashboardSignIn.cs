@@ -53,6 +53,10 @@ internal static class DashboardSignIn
             cookie.ReturnUrlParameter = "returnUrl";
             cookie.Events.OnRedirectToLogin = context =>
                 IsPageRequest(context.Request) ? RedirectAsync(context) : RejectAsync(context.HttpContext);
+            // A session signed in with a key that has since changed is refused: back to the sign-in form, not to
+            // ASP.NET Core's default /Account/AccessDenied, which this app does not have.
+            cookie.AccessDeniedPath = SignInPath(dashboardPath);
+            cookie.Events.OnRedirectToAccessDenied = cookie.Events.OnRedirectToLogin;
         });
         // Hangfire checks an antiforgery token on every dashboard POST when IAntiforgery is registered; its pages carry
         // the token. The sign-in form is a form endpoint, which the antiforgery middleware checks too.

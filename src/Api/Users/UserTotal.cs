@@ -26,9 +26,10 @@ internal sealed class UserTotal(UserQueries queries, IOptions<UsersOptions> opti
             return last.Total;
         }
 
-        var countedAt = time.GetTimestamp();
+        // Concurrent lists that find the count stale each count once; the age starts when a count ends, so a count slower
+        // than the max age is still reused by the requests after it.
         var total = await queries.UserCount(db, cancellationToken);
-        Volatile.Write(ref _last, new Count(total, countedAt, generation));
+        Volatile.Write(ref _last, new Count(total, time.GetTimestamp(), generation));
         return total;
     }
 

@@ -107,8 +107,12 @@ public static class UsersApi
 
             throw;
         }
+        finally
+        {
+            // Also when the commit went through and only its answer was lost: a recount too many costs nothing.
+            total.Changed();
+        }
 
-        total.Changed();
         foreach (var listener in listeners)
         {
             try

@@ -29,18 +29,7 @@ public sealed class AlertmanagerServer : IAsyncDisposable
             $"--config.file={configFile}", $"--storage.path={data}", $"--web.listen-address=127.0.0.1:{port}",
             "--cluster.listen-address=",
         ]);
-        var server = new AlertmanagerServer(process, data, port);
-        try
-        {
-            await process.WaitUntilReadyAsync($"http://127.0.0.1:{port}/-/ready", "alertmanager", TimeSpan.FromSeconds(30));
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
-        }
-
-        return server;
+        return await NativeProcess.ReadyOrDisposedAsync(new AlertmanagerServer(process, data, port), process, $"http://127.0.0.1:{port}/-/ready", "alertmanager", TimeSpan.FromSeconds(30));
     }
 
     public async ValueTask DisposeAsync()

@@ -25,18 +25,8 @@ public sealed class AppProcess : IAsyncDisposable
     {
         var address = new Uri($"http://127.0.0.1:{port ?? FreePort.Next()}/");
         var process = Launch(contentRoot, settings, address, nameContentRoot);
-        var app = new AppProcess(process, address);
-        try
-        {
-            await process.WaitUntilReadyAsync(new Uri(address, "/health/live").ToString(), "the app", TimeSpan.FromSeconds(60));
-        }
-        catch
-        {
-            await process.DisposeAsync();
-            throw;
-        }
-
-        return app;
+        return await NativeProcess.ReadyOrDisposedAsync(new AppProcess(process, address), process,
+            new Uri(address, "/health/live").ToString(), "the app", TimeSpan.FromSeconds(60));
     }
 
     /// <summary>Runs the app until it exits by itself (a start-up that must fail): its exit code and everything it printed.</summary>

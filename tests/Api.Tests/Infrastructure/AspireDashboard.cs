@@ -51,18 +51,7 @@ public sealed class AspireDashboard : IAsyncDisposable
             ["DOTNET_ENVIRONMENT"] = "Production",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
         });
-        var dashboard = new AspireDashboard(process, uiPort, otlpPort);
-        try
-        {
-            await process.WaitUntilReadyAsync($"http://127.0.0.1:{uiPort}/api/telemetry/spans", "the Aspire dashboard", TimeSpan.FromSeconds(60));
-        }
-        catch
-        {
-            await dashboard.DisposeAsync();
-            throw;
-        }
-
-        return dashboard;
+        return await NativeProcess.ReadyOrDisposedAsync(new AspireDashboard(process, uiPort, otlpPort), process, $"http://127.0.0.1:{uiPort}/api/telemetry/spans", "the Aspire dashboard", TimeSpan.FromSeconds(60));
     }
 
     /// <summary>The spans of one trace, from every resource and scope.</summary>

@@ -46,18 +46,7 @@ public sealed class ExporterProcess : IAsyncDisposable
     {
         var binary = Binaries.Find(name, package, $"/usr/bin/{name}");
         var process = NativeProcess.Start(binary, arguments, environment: environment);
-        var exporter = new ExporterProcess(process, port);
-        try
-        {
-            await process.WaitUntilReadyAsync($"http://127.0.0.1:{port}/metrics", name, TimeSpan.FromSeconds(30));
-        }
-        catch
-        {
-            await exporter.DisposeAsync();
-            throw;
-        }
-
-        return exporter;
+        return await NativeProcess.ReadyOrDisposedAsync(new ExporterProcess(process, port), process, $"http://127.0.0.1:{port}/metrics", name, TimeSpan.FromSeconds(30));
     }
 
     public ValueTask DisposeAsync() => _process.DisposeAsync();

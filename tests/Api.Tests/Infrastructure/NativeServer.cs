@@ -148,6 +148,25 @@ public sealed class NativeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// <paramref name="server"/> once its <paramref name="process"/> is ready; if it never gets ready, the server is
+    /// disposed (its process stopped) before the failure is thrown, so a failed start leaves nothing running.
+    /// </summary>
+    public static async Task<T> ReadyOrDisposedAsync<T>(T server, NativeProcess process, string readyUrl, string what, TimeSpan timeout)
+        where T : IAsyncDisposable
+    {
+        try
+        {
+            await process.WaitUntilReadyAsync(readyUrl, what, timeout);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>SIGKILL: the process gets no chance to clean up, as in a crash.</summary>
     public void Kill()
     {

@@ -39,18 +39,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             // discovered would wait that long.
             "--rules.alert.resend-delay=1s", .. extraArguments ?? [],
         ]);
-        var server = new PrometheusServer(process, data, port);
-        try
-        {
-            await process.WaitUntilReadyAsync($"http://127.0.0.1:{port}/-/ready", "prometheus", TimeSpan.FromSeconds(30));
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
-        }
-
-        return server;
+        return await NativeProcess.ReadyOrDisposedAsync(new PrometheusServer(process, data, port), process, $"http://127.0.0.1:{port}/-/ready", "prometheus", TimeSpan.FromSeconds(30));
     }
 
     /// <summary>An instant query; fails with Prometheus' own error message when the query is invalid.</summary>
