@@ -34,14 +34,12 @@ internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
 /// </summary>
 internal sealed class HeadAsGetMiddleware(RequestDelegate next)
 {
-    public async Task InvokeAsync(HttpContext context)
-    {
-        if (!HttpMethods.IsHead(context.Request.Method))
-        {
-            await next(context);
-            return;
-        }
+    // Every other request passes straight through, without an async state machine of its own.
+    public Task InvokeAsync(HttpContext context) =>
+        HttpMethods.IsHead(context.Request.Method) ? AsGetAsync(context) : next(context);
 
+    private async Task AsGetAsync(HttpContext context)
+    {
         context.Request.Method = HttpMethods.Get;
         try
         {
@@ -81,19 +79,15 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<
 /// </summary>
 internal sealed class MetricsPortMiddleware(RequestDelegate next, IOptions<MetricsOptions> options)
 {
-    private readonly int? _port = options.Value.Port;
+    // Registered only when Metrics:Port is set (SecurityExtensions.UseSecurity).
+    private readonly int _port = options.Value.Port ?? throw new InvalidOperationException("Metrics:Port is not set.");
     private readonly PathString _metricsPath = options.Value.Path;
     private static readonly PathString HealthPath = "/health";
 
     public Task InvokeAsync(HttpContext context)
     {
-        if (_port is not int port)
-        {
-            return next(context);
-        }
-
         var path = context.Request.Path;
-        var onMetricsPort = context.Connection.LocalPort == port;
+        var onMetricsPort = context.Connection.LocalPort == _port;
         var allowed = onMetricsPort
             ? path.StartsWithSegments(_metricsPath) || path.StartsWithSegments(HealthPath)
             : !path.StartsWithSegments(_metricsPath);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Threading.RateLimiting;
 using Api.Configuration;
 using Api.Errors;
+using Api.Observability;
 using Api.Queue;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
@@ -77,9 +78,14 @@ public static class SecurityExtensions
             app.UseForwardedHeaders();
         }
 
+        app.UseMiddleware<SecurityHeadersMiddleware>();
+        // Decided once here, not on every request: without Metrics:Port there is no second door to guard.
+        if (app.ApplicationServices.GetRequiredService<IOptions<MetricsOptions>>().Value.Port is not null)
+        {
+            app.UseMiddleware<MetricsPortMiddleware>();
+        }
+
         return app
-            .UseMiddleware<SecurityHeadersMiddleware>()
-            .UseMiddleware<MetricsPortMiddleware>()
             .UseMiddleware<HeadAsGetMiddleware>()
             .UseRouting()
             .UseMiddleware<RequestBodyLimitMiddleware>()

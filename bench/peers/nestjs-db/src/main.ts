@@ -99,6 +99,8 @@ class UsersController {
   }
 }
 
+// The same interceptor as bench/peers/nestjs, on purpose: each peer is a standalone copy of the seed's app, built and
+// run with its own node modules, as the seed's users would have it.
 @Injectable()
 class HttpMetricsInterceptor implements NestInterceptor {
   constructor(
