@@ -4,16 +4,17 @@
 #   1. HTTP throughput and p99 with wrk over loopback: the API with Metrics:Enabled true vs false (GET / and
 #      GET /api/users/{id} on SQLite), pinned (server on core 0, wrk on core 1) and not pinned (both share the cores),
 #      each beside a second, identical metrics-off server (A/A: the noise floor); the seed's NestJS stack and bare
-#      Kestrel on GET /. Rounds alternate the variants; every comparison is a ratio inside a round, reported as
-#      median [min–max] over the rounds. Besides throughput, each run's server CPU per request (/proc), which the
-#      machine's noise disturbs far less.
+#      Kestrel on GET /. Every server is warmed up first (90 s when pinned: see Part 1). Each round runs the servers
+#      a ratio compares back to back; every comparison is a ratio inside a round, reported as median [min–max] over
+#      the rounds. Besides throughput, each run's server CPU per request (/proc).
 #   2. A scanner storm: 2 × ≥ 100,000 random unmatched URLs; series count and memory before and after.
 #   3. BenchmarkDotNet micro-benchmarks (bench/Micro): the per-request metrics cost, alone and from 2 threads at once,
 #      prometheus-net's MeterAdapter for contrast, and rendering /metrics at 1,000 / 10,000 / 100,000 series.
 #   4. The real path (bench/RealPath/run.sh): the users API on one PostgreSQL beside NestJS + TypeORM and raw Npgsql.
 #   5. The other features' benchmarks (bench/Realtime, bench/Email, bench/Outage) when they exist.
 # Installs what it needs (wrk, postgresql as Debian packages when root; the peers' node modules with npm ci).
-# Full run ≈ 25 minutes on 2 quiet cores (8 rounds of 5 s; BENCH_ROUNDS / BENCH_DURATION change them); --quick ≈ 8.
+# Full run ≈ 35 minutes on 2 quiet cores (8 rounds of 5 s; BENCH_ROUNDS / BENCH_DURATION change them); --quick ≈ 10.
+# The metrics question alone, as BENCHMARKS.md ran it: BENCH_ROUNDS=50 BENCH_DURATION=2 bench/run.sh --only-metrics (≈ 50 min).
 # Load tests run with RateLimit__Enabled=false. Everything listens on 127.0.0.1 only.
 # Output: the terminal, and bench/out/<UTC time>/ (raw wrk outputs, logs, results.md).
 set -euo pipefail
@@ -28,7 +29,7 @@ for arg in "$@"; do
     *) echo "usage: bench/run.sh [--quick] [--only-metrics]" >&2; exit 2 ;;
   esac
 done
-if ((QUICK)); then ROUNDS=${BENCH_ROUNDS:-2} DURATION=3 WARMUP=2; else ROUNDS=${BENCH_ROUNDS:-8} DURATION=${BENCH_DURATION:-5} WARMUP=3; fi
+if ((QUICK)); then ROUNDS=${BENCH_ROUNDS:-2} DURATION=3 WARMUP=2 PINNED_WARMUP=20; else ROUNDS=${BENCH_ROUNDS:-8} DURATION=${BENCH_DURATION:-5} WARMUP=5 PINNED_WARMUP=90; fi
 CONNECTIONS=32
 SCANNER_BATCH=100000
 
@@ -64,7 +65,7 @@ fi
     "$(. /etc/os-release && echo "$PRETTY_NAME"), .NET $(dotnet --list-runtimes | awk '/AspNetCore/ {v=$2} END {print v}')," \
     "node $(node --version), $(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}')"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (anything else running on the machine shows up as noise)"
-  echo "mode: $([[ $QUICK == 1 ]] && echo quick || echo full): $ROUNDS rounds × ${DURATION} s per variant after ${WARMUP} s warm-up, wrk -t1 -c$CONNECTIONS; $PINNING"
+  echo "mode: $([[ $QUICK == 1 ]] && echo quick || echo full): $ROUNDS rounds × ${DURATION} s per variant after a warm-up of $PINNED_WARMUP s per pinned server, $((2 * WARMUP)) s per other, wrk -t1 -c$CONNECTIONS; $PINNING"
 } | tee "$OUT/machine.txt" >&2
 
 # --- Build --------------------------------------------------------------------------------------------------------------
@@ -77,75 +78,89 @@ dotnet build bench/peers/bare-kestrel/BareKestrel.csproj -c Release -nologo -v q
   npx tsc -p tsconfig.json
 ) || { say "NestJS peer failed to build (see $OUT/npm.log)"; exit 1; }
 
-# --- Servers ------------------------------------------------------------------------------------------------------------
+# --- Part 1: side by side, in rounds ------------------------------------------------------------------------------------
+# Every server lives through the whole part and is warmed up before the first round. A fresh .NET server runs at its
+# steady speed only once the tiered JIT has recompiled its hot methods: after 6-8 s of load when it has both cores, but
+# 30-90 s when pinned to one busy core, where the background compiler competes with the request threads. Measured here:
+# pinned bare Kestrel climbs from 18,000 to 30,000 req/s after 30-45 s of load, and runs 30,000 from the first second
+# when the JIT does its work up front (DOTNET_TieredCompilation=0 DOTNET_ReadyToRun=0); the pinned API took 30-90 s.
+# Short warm-ups left pinned comparisons measuring how far each server's JIT had got (on/off anywhere in 0.54–1.7).
 
-start_api() { # name port metrics-enabled pinned(1|0)
-  local cpu=(); (($4)) && cpu=("${SERVER_CPU[@]}")
-  # From the build folder, so the app reads its own appsettings.json (log levels) as a deployed app does.
-  (cd src/Api/bin/Release/net10.0 && RateLimit__Enabled=false exec "${cpu[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
-    --Metrics:Enabled="$3" --ConnectionStrings:Sqlite="Data Source=$TMP/$1.db" --Email:PickupDirectory="$TMP/$1-mail") > "$OUT/$1.log" 2>&1 &
+start_server() { # name port pinned(1|0)
+  local cpu=() metrics=false
+  (($3)) && cpu=("${SERVER_CPU[@]}")
+  [[ $1 == *-on ]] && metrics=true
+  case $1 in
+    # From the build folder, so each app reads its own appsettings.json (log levels) as a deployed app does.
+    nest) (cd bench/peers/nestjs && NODE_ENV=production exec "${cpu[@]}" node dist/main.js --port="$2") ;;
+    bare) (cd bench/peers/bare-kestrel/bin/Release/net10.0 && exec "${cpu[@]}" dotnet BareKestrel.dll --urls "http://127.0.0.1:$2") ;;
+    *) (cd src/Api/bin/Release/net10.0 && RateLimit__Enabled=false exec "${cpu[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
+      --Metrics:Enabled="$metrics" --ConnectionStrings:Sqlite="Data Source=$TMP/$1.db" --Email:PickupDirectory="$TMP/$1-mail") ;;
+  esac > "$OUT/$1.log" 2>&1 &
   PIDS+=($!) SERVER_PID[$1]=$!
+  SERVER_URL[$1]=http://127.0.0.1:$2 SERVER_PINNED[$1]=$3
 }
-
-say "starting the servers"
-# Two identical servers with metrics off (off and offb): how far they disagree is the noise every other ratio carries.
-# The u-* servers are not pinned (nor is their wrk): the cost of metrics when the server and wrk share both cores.
-declare -A API_URL SERVER_PID
-for spec in "api-on true 1" "api-off false 1" "api-offb false 1" "u-on true 0" "u-off false 0" "u-offb false 0"; do
-  read -r name metrics pinned <<< "$spec"
-  port=$(free_port); start_api "$name" "$port" "$metrics" "$pinned"; API_URL[$name]=http://127.0.0.1:$port
-done
-BARE_PORT=$(free_port)
-(cd bench/peers/bare-kestrel/bin/Release/net10.0 && exec "${SERVER_CPU[@]}" dotnet BareKestrel.dll --urls "http://127.0.0.1:$BARE_PORT") > "$OUT/bare.log" 2>&1 &
-PIDS+=($!)
-NEST_PORT=$(free_port)
-(cd bench/peers/nestjs && NODE_ENV=production exec "${SERVER_CPU[@]}" node dist/main.js --port="$NEST_PORT") > "$OUT/nest.log" 2>&1 &
-PIDS+=($!)
-
-API_ON=${API_URL[api-on]}
-BARE=http://127.0.0.1:$BARE_PORT NEST=http://127.0.0.1:$NEST_PORT
-for name in "${!API_URL[@]}"; do wait_ready "$name" "${API_URL[$name]}/" "$OUT"; done
-wait_ready bare "$BARE/" "$OUT"; wait_ready nest "$NEST/" "$OUT"
-
 create_user() { # base-url -> id
   curl -sf -X POST "$1/api/users" -H 'Content-Type: application/json' -d '{"name":"Bench","email":"bench@example.com"}' |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'
 }
-
-# name url pinned(1: wrk on core 1, server on core 0 | 0: nobody pinned)
-VARIANTS=()
-((ONLY_METRICS)) || VARIANTS=("nest-root $NEST/ 1" "bare-root $BARE/ 1")
-for name in api-on api-off api-offb u-on u-off u-offb; do
-  pinned=1; [[ $name == u-* ]] && pinned=0
-  VARIANTS+=("$name-root ${API_URL[$name]}/ $pinned" "$name-user ${API_URL[$name]}/api/users/$(create_user "${API_URL[$name]}") $pinned")
-done
-wrk_for() { # pinned -> the wrk command prefix
-  if (($1)); then echo "${CLIENT_CPU[@]}"; fi
+load() { # server endpoint(root|user) seconds [wrk options...] -> wrk's output
+  local server=$1 path=/ client=()
+  [[ $2 == user ]] && path=/api/users/${USER_ID[$server]}
+  ((SERVER_PINNED[$server])) && client=("${CLIENT_CPU[@]}")
+  "${client[@]}" wrk -t1 -c"$CONNECTIONS" -d"$3s" "${@:4}" "${SERVER_URL[$server]}$path"
 }
 
-say "warming up every variant for ${WARMUP} s"
-for variant in "${VARIANTS[@]}"; do
-  read -r _ url pinned <<< "$variant"
-  # shellcheck disable=SC2046 # the prefix is empty or "taskset -c 1"
-  $(wrk_for "$pinned") wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "$url" > /dev/null
+# Pinned: the three APIs (metrics on, off, and a second off: A/A) on core 0 and wrk on core 1, the seed's NestJS and
+# bare Kestrel beside them on GET /. Not pinned (u-*): the same three APIs, everything sharing both cores.
+say "starting the servers"
+declare -A SERVER_PID SERVER_URL SERVER_PINNED USER_ID
+PINNED_APIS=(api-on api-off api-offb) UNPINNED_APIS=(u-on u-off u-offb)
+for name in "${PINNED_APIS[@]}"; do start_server "$name" "$(free_port)" 1; done
+for name in "${UNPINNED_APIS[@]}"; do start_server "$name" "$(free_port)" 0; done
+PEERS=()
+((ONLY_METRICS)) || PEERS=(nest bare)
+for name in "${PEERS[@]}"; do start_server "$name" "$(free_port)" 1; done
+for name in "${!SERVER_URL[@]}"; do wait_ready "$name" "${SERVER_URL[$name]}/" "$OUT"; done
+for name in "${PINNED_APIS[@]}" "${UNPINNED_APIS[@]}"; do USER_ID[$name]=$(create_user "${SERVER_URL[$name]}"); done
+
+# Warm-up in 10 s windows, each window's req/s kept in warmup.txt: the last ones should be flat.
+warm_up() { # server endpoint seconds
+  local left=$3 window
+  while ((left > 0)); do
+    window=$((left < 10 ? left : 10)) left=$((left - window))
+    echo "$1 $2 ${window}s: $(load "$1" "$2" "$window" | awk '/Requests\/sec/ {print $2}') req/s" >> "$OUT/warmup.txt"
+  done
+}
+say "warming up: $PINNED_WARMUP s per pinned server, $((2 * WARMUP)) s per other server (see warmup.txt)"
+for name in "${PINNED_APIS[@]}"; do warm_up "$name" root $((PINNED_WARMUP / 2)); warm_up "$name" user $((PINNED_WARMUP / 2)); done
+for name in "${UNPINNED_APIS[@]}"; do warm_up "$name" root "$WARMUP"; warm_up "$name" user "$WARMUP"; done
+for name in "${PEERS[@]}"; do
+  warm_up "$name" root "$([[ $name == bare ]] && echo "$PINNED_WARMUP" || echo $((2 * WARMUP)))"
 done
 
+# A group is the servers one ratio compares, on one endpoint: they run back to back, so the machine's drift over the
+# round (on this VM, throughput wanders by tens of percent over tens of seconds) falls on them alike. Every round rotates
+# the order inside each group and even rounds run backwards, so no server is always first, last, or after the same one.
+GROUPS_OF_ROUND=("root ${PINNED_APIS[*]} ${PEERS[*]}" "user ${PINNED_APIS[*]}" "root ${UNPINNED_APIS[*]}" "user ${UNPINNED_APIS[*]}")
 for round in $(seq 1 "$ROUNDS"); do
-  # Odd rounds run the list forwards, even rounds backwards, so a slow drift of the machine favours no variant.
-  order=("${VARIANTS[@]}")
+  order=()
+  for group in "${GROUPS_OF_ROUND[@]}"; do
+    read -r endpoint servers <<< "$group"
+    read -ra servers <<< "$servers"
+    count=${#servers[@]}
+    for ((i = 0; i < count; i++)); do order+=("${servers[(i + round) % count]} $endpoint"); done
+  done
   if ((round % 2 == 0)); then
-    order=(); for ((i = ${#VARIANTS[@]} - 1; i >= 0; i--)); do order+=("${VARIANTS[i]}"); done
+    reversed=(); for ((i = ${#order[@]} - 1; i >= 0; i--)); do reversed+=("${order[i]}"); done
+    order=("${reversed[@]}")
   fi
-  for variant in "${order[@]}"; do
-    read -r name url pinned <<< "$variant"
-    say "round $round/$ROUNDS: $name"
-    pid=${SERVER_PID[${name%-*}]:-}
-    before=$([[ -n $pid ]] && python3 bench/lib/cputicks.py "$pid" || echo 0)
-    # shellcheck disable=SC2046
-    $(wrk_for "$pinned") wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url" > "$OUT/raw/r$round-$name.txt"
-    if [[ -n $pid ]]; then
-      echo "server CPU us: $(($(python3 bench/lib/cputicks.py "$pid") - before))" >> "$OUT/raw/r$round-$name.txt"
-    fi
+  for run in "${order[@]}"; do
+    read -r name endpoint <<< "$run"
+    say "round $round/$ROUNDS: $name $endpoint"
+    before=$(python3 bench/lib/cputicks.py "${SERVER_PID[$name]}")
+    load "$name" "$endpoint" "$DURATION" --latency > "$OUT/raw/r$round-$name-$endpoint.txt"
+    echo "server CPU us: $(($(python3 bench/lib/cputicks.py "${SERVER_PID[$name]}") - before))" >> "$OUT/raw/r$round-$name-$endpoint.txt"
   done
 done
 
@@ -156,6 +171,7 @@ if ((ONLY_METRICS)); then
 fi
 
 # --- Scanner storm: random unmatched URLs through the real app with metrics on ------------------------------------------
+API_ON=${SERVER_URL[api-on]}
 snapshot() { # label
   curl -sf "$API_ON/metrics" | python3 bench/lib/snapshot.py "$1"
 }
