@@ -90,13 +90,15 @@ start_server() { # name port pinned(1|0)
   local cpu=() metrics=false
   (($3)) && cpu=("${SERVER_CPU[@]}")
   [[ $1 == *-on ]] && metrics=true
+  # Each branch backgrounds its own subshell, which exec makes the server itself: $! is then the server, which the
+  # kill at the end stops (backgrounding the whole case would leave $! a parent whose death the server outlives).
   case $1 in
     # From the build folder, so each app reads its own appsettings.json (log levels) as a deployed app does.
-    nest) (cd bench/peers/nestjs && NODE_ENV=production exec "${cpu[@]}" node dist/main.js --port="$2") ;;
-    bare) (cd bench/peers/bare-kestrel/bin/Release/net10.0 && exec "${cpu[@]}" dotnet BareKestrel.dll --urls "http://127.0.0.1:$2") ;;
+    nest) (cd bench/peers/nestjs && NODE_ENV=production exec "${cpu[@]}" node dist/main.js --port="$2") > "$OUT/$1.log" 2>&1 & ;;
+    bare) (cd bench/peers/bare-kestrel/bin/Release/net10.0 && exec "${cpu[@]}" dotnet BareKestrel.dll --urls "http://127.0.0.1:$2") > "$OUT/$1.log" 2>&1 & ;;
     *) (cd src/Api/bin/Release/net10.0 && RateLimit__Enabled=false exec "${cpu[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
-      --Metrics:Enabled="$metrics" --ConnectionStrings:Sqlite="Data Source=$TMP/$1.db" --Email:PickupDirectory="$TMP/$1-mail") ;;
-  esac > "$OUT/$1.log" 2>&1 &
+      --Metrics:Enabled="$metrics" --ConnectionStrings:Sqlite="Data Source=$TMP/$1.db" --Email:PickupDirectory="$TMP/$1-mail") > "$OUT/$1.log" 2>&1 & ;;
+  esac
   PIDS+=($!) SERVER_PID[$1]=$!
   SERVER_URL[$1]=http://127.0.0.1:$2 SERVER_PINNED[$1]=$3
 }
