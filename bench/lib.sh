@@ -4,6 +4,8 @@
 #   say         a progress line on stderr, prefixed with $BENCH_NAME (default "bench")
 #   free_port   a free TCP port on 127.0.0.1
 #   wait_ready NAME URL [LOG_FOLDER]   waits up to 2 minutes for URL to answer 2xx, else prints LOG_FOLDER/NAME.log and exits
+#   rotated N ITEM...   the items rotated left by N, one per line (round N starts with another item)
+#   reversed ITEM...    the items last to first, one per line (even rounds run backwards)
 TMP=$(mktemp -d)
 PIDS=()
 EXIT_STEPS=()
@@ -28,4 +30,13 @@ wait_ready() { # name url [log folder]
     sleep 0.2
   done
   say "$1 did not answer on $2; its log:"; tail -n 30 "${3:-$TMP}/$1.log" >&2; exit 1
+}
+rotated() { # n items...
+  local n=$1 i
+  shift
+  for ((i = 0; i < $#; i++)); do echo "${@:(i + n) % $# + 1:1}"; done
+}
+reversed() { # items...
+  local i
+  for ((i = $#; i >= 1; i--)); do echo "${!i}"; done
 }

@@ -150,13 +150,9 @@ for round in $(seq 1 "$ROUNDS"); do
   for group in "${GROUPS_OF_ROUND[@]}"; do
     read -r endpoint servers <<< "$group"
     read -ra servers <<< "$servers"
-    count=${#servers[@]}
-    for ((i = 0; i < count; i++)); do order+=("${servers[(i + round) % count]} $endpoint"); done
+    while read -r name; do order+=("$name $endpoint"); done < <(rotated "$round" "${servers[@]}")
   done
-  if ((round % 2 == 0)); then
-    reversed=(); for ((i = ${#order[@]} - 1; i >= 0; i--)); do reversed+=("${order[i]}"); done
-    order=("${reversed[@]}")
-  fi
+  if ((round % 2 == 0)); then mapfile -t order < <(reversed "${order[@]}"); fi
   for run in "${order[@]}"; do
     read -r name endpoint <<< "$run"
     say "round $round/$ROUNDS: $name $endpoint"

@@ -147,12 +147,9 @@ python3 -c "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(\
 
 run_rounds() { # workloads...
   for round in $(seq 1 "$ROUNDS"); do
-    order=("${SERVERS[@]}")
     # Each round starts with another server, and even rounds run backwards: no server always goes first or last.
-    for ((shift = 0; shift < round % ${#SERVERS[@]}; shift++)); do order=("${order[@]:1}" "${order[0]}"); done
-    if ((round % 2 == 0)); then
-      reversed=(); for ((i = ${#order[@]} - 1; i >= 0; i--)); do reversed+=("${order[i]}"); done; order=("${reversed[@]}")
-    fi
+    mapfile -t order < <(rotated "$round" "${SERVERS[@]}")
+    if ((round % 2 == 0)); then mapfile -t order < <(reversed "${order[@]}"); fi
     for server in "${order[@]}"; do
       for workload in "$@"; do
         say "round $round/$ROUNDS: $server $workload"

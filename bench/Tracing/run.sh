@@ -86,7 +86,7 @@ run_mode() { # pinned|unpinned
   mkdir -p "$TMP/raw-$1"
   for round in $(seq 1 "$ROUNDS"); do
     local order=("${variants[@]}")
-    if ((round % 2 == 0)); then order=(); for ((i = ${#variants[@]} - 1; i >= 0; i--)); do order+=("${variants[i]}"); done; fi
+    if ((round % 2 == 0)); then mapfile -t order < <(reversed "${variants[@]}"); fi
     for variant in "${order[@]}"; do
       read -r name url <<< "$variant"
       say "$1 round $round/$ROUNDS: $name"

@@ -42,8 +42,8 @@ def cpu(variant):
 
 
 def cpu_ratio(a, b):
-    rounds = sorted(r for r in set(results[a]) & set(results[b]) if results[a][r][2] and results[b][r][2])
-    return spread((results[a][r][2] / results[b][r][2] for r in rounds), lambda v: f"{v:.3f}") if rounds else "n/a"
+    values = ratios(a, b, 2)
+    return spread(values, lambda v: f"{v:.3f}") if values else "n/a"
 
 
 def rps(variant):
@@ -55,7 +55,8 @@ def p99(variant):
 
 
 def ratios(a, b, index=0):
-    rounds = sorted(set(results[a]) & set(results[b]))
+    """a / b in each round both ran, on the measure at index; rounds without it (no CPU reading) are left out."""
+    rounds = sorted(r for r in set(results[a]) & set(results[b]) if results[a][r][index] and results[b][r][index])
     return [results[a][r][index] / results[b][r][index] for r in rounds]
 
 
