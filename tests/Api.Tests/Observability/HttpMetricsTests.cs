@@ -103,6 +103,20 @@ public sealed class HttpMetricsTests(HttpMetricsTests.App app) : IClassFixture<H
     }
 
     [Fact]
+    public async Task A_request_its_core_still_holds_is_in_the_next_scrape_and_the_publisher_exports_nothing()
+    {
+        var labels = new[] { ("method", "DELETE"), ("route", HttpMetrics.UnmatchedRoute), ("status", "404") };
+        var before = await MetricsScrape.FetchAsync(_client);
+
+        await _client.DeleteAsync("/nothing-here"); // one request: far from filling its core's batch
+
+        var after = await MetricsScrape.FetchAsync(_client);
+        Assert.Equal(1, after.Sum(HttpMetrics.RequestsTotal, labels) - before.Sum(HttpMetrics.RequestsTotal, labels));
+        Assert.Equal(1, after.Sum(HttpMetrics.RequestDuration + "_count", labels) - before.Sum(HttpMetrics.RequestDuration + "_count", labels));
+        Assert.DoesNotContain(HttpMetrics.PendingPublisher, after.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Scrapes_of_metrics_are_not_counted_and_counters_stay_while_idle()
     {
         await _client.GetAsync("/");
