@@ -15,6 +15,8 @@
 # Installs what it needs (wrk, postgresql as Debian packages when root; the peers' node modules with npm ci).
 # Full run ≈ 35 minutes on 2 quiet cores (8 rounds of 5 s; BENCH_ROUNDS / BENCH_DURATION change them); --quick ≈ 10.
 # The metrics question alone, as BENCHMARKS.md ran it: BENCH_ROUNDS=50 BENCH_DURATION=2 bench/run.sh --only-metrics (≈ 50 min).
+# BENCH_BASELINE=<git ref> adds the API built from that commit, metrics on, to part 1's groups (+1/3 of part 1's time):
+# a change to how metrics are recorded, measured beside the design it replaces.
 # Load tests run with RateLimit__Enabled=false. Everything listens on 127.0.0.1 only.
 # Output: the terminal, and bench/out/<UTC time>/ (raw wrk outputs, logs, results.md).
 set -euo pipefail
@@ -72,6 +74,15 @@ fi
 say "building (Release)"
 dotnet build bench/Micro/Api.Benchmarks.csproj -c Release -nologo -v q > "$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }
 dotnet build bench/peers/bare-kestrel/BareKestrel.csproj -c Release -nologo -v q >> "$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }
+BASELINE_APP=
+if [[ -n ${BENCH_BASELINE:-} ]]; then
+  say "building the baseline $BENCH_BASELINE ($(git rev-parse --short "$BENCH_BASELINE"))"
+  mkdir "$TMP/baseline"
+  git archive "$BENCH_BASELINE" | tar -x -C "$TMP/baseline"
+  dotnet build "$TMP/baseline/src/Api/Api.csproj" -c Release -nologo -v q >> "$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }
+  BASELINE_APP=$TMP/baseline/src/Api/bin/Release/net10.0
+  echo "baseline: $BENCH_BASELINE = $(git log -1 --format='%h %s' "$BENCH_BASELINE" | cut -c1-100)" | tee -a "$OUT/machine.txt" >&2
+fi
 (
   cd bench/peers/nestjs
   [[ -d node_modules ]] || npm ci --no-audit --no-fund > "$OUT/npm.log" 2>&1
@@ -87,16 +98,17 @@ dotnet build bench/peers/bare-kestrel/BareKestrel.csproj -c Release -nologo -v q
 # Short warm-ups left pinned comparisons measuring how far each server's JIT had got (on/off anywhere in 0.54–1.7).
 
 start_server() { # name port pinned(1|0)
-  local cpu=() metrics=false
+  local cpu=() metrics=false app=src/Api/bin/Release/net10.0
   (($3)) && cpu=("${SERVER_CPU[@]}")
   [[ $1 == *-on ]] && metrics=true
+  [[ $1 == *-base-on ]] && app=$BASELINE_APP
   # Each branch backgrounds its own subshell, which exec makes the server itself: $! is then the server, which the
   # kill at the end stops (backgrounding the whole case would leave $! a parent whose death the server outlives).
   case $1 in
     # From the build folder, so each app reads its own appsettings.json (log levels) as a deployed app does.
     nest) (cd bench/peers/nestjs && NODE_ENV=production exec "${cpu[@]}" node dist/main.js --port="$2") > "$OUT/$1.log" 2>&1 & ;;
     bare) (cd bench/peers/bare-kestrel/bin/Release/net10.0 && exec "${cpu[@]}" dotnet BareKestrel.dll --urls "http://127.0.0.1:$2") > "$OUT/$1.log" 2>&1 & ;;
-    *) (cd src/Api/bin/Release/net10.0 && RateLimit__Enabled=false exec "${cpu[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
+    *) (cd "$app" && RateLimit__Enabled=false exec "${cpu[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
       --Metrics:Enabled="$metrics" --ConnectionStrings:Sqlite="Data Source=$TMP/$1.db" --Email:PickupDirectory="$TMP/$1-mail") > "$OUT/$1.log" 2>&1 & ;;
   esac
   PIDS+=($!) SERVER_PID[$1]=$!
@@ -113,11 +125,13 @@ load() { # server endpoint(root|user) seconds [wrk options...] -> wrk's output
   "${client[@]}" wrk -t1 -c"$CONNECTIONS" -d"$3s" "${@:4}" "${SERVER_URL[$server]}$path"
 }
 
-# Pinned: the three APIs (metrics on, off, and a second off: A/A) on core 0 and wrk on core 1, the seed's NestJS and
-# bare Kestrel beside them on GET /. Not pinned (u-*): the same three APIs, everything sharing both cores.
+# Pinned: the three APIs (metrics on, off, and a second off: A/A; with BENCH_BASELINE a fourth, the baseline's with
+# metrics on) on core 0 and wrk on core 1, the seed's NestJS and bare Kestrel beside them on GET /. Not pinned (u-*):
+# the same APIs, everything sharing both cores.
 say "starting the servers"
 declare -A SERVER_PID SERVER_URL SERVER_PINNED USER_ID
 PINNED_APIS=(api-on api-off api-offb) UNPINNED_APIS=(u-on u-off u-offb)
+[[ -n $BASELINE_APP ]] && PINNED_APIS+=(api-base-on) UNPINNED_APIS+=(u-base-on)
 for name in "${PINNED_APIS[@]}"; do start_server "$name" "$(free_port)" 1; done
 for name in "${UNPINNED_APIS[@]}"; do start_server "$name" "$(free_port)" 0; done
 PEERS=()

@@ -74,14 +74,28 @@ print("A/A is two identical servers with metrics off: the noise every other rati
 print("time per request (/proc), median; a ratio above 1 is what metrics cost.\n")
 print("| placement | endpoint | req/s metrics off | req/s metrics on | throughput on/off | A/A off/off | CPU µs off | CPU µs on | CPU on/off | CPU A/A | p99 ms off | p99 ms on |")
 print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-for placement, prefix in [("pinned: server core 0, wrk core 1", "api-"), ("not pinned: both share 2 cores", "u-")]:
-    for endpoint, suffix in [("GET /", "root"), ("GET /api/users/{id}", "user")]:
+PLACEMENTS = [("pinned: server core 0, wrk core 1", "api-"), ("not pinned: both share 2 cores", "u-")]
+ENDPOINTS = [("GET /", "root"), ("GET /api/users/{id}", "user")]
+for placement, prefix in PLACEMENTS:
+    for endpoint, suffix in ENDPOINTS:
         on, off, offb = f"{prefix}on-{suffix}", f"{prefix}off-{suffix}", f"{prefix}offb-{suffix}"
         if on in results and off in results:
             aa = ratio(offb, off) if offb in results else "n/a"
             cpu_aa = cpu_ratio(offb, off) if offb in results else "n/a"
             print(f"| {placement} | `{endpoint}` | {rps(off)} | {rps(on)} | {ratio(on, off)} | {aa} | "
                   f"{cpu(off)} | {cpu(on)} | {cpu_ratio(on, off)} | {cpu_aa} | {p99(off)} | {p99(on)} |")
+
+if any(variant.startswith(("api-base-on-", "u-base-on-")) for variant in results):
+    print(f"\n### Metrics on: this tree vs the baseline (BENCH_BASELINE), same rounds ({rounds} rounds; median [min–max])\n")
+    print("The baseline is another commit's API, also with metrics on; its on/off is what metrics cost before.\n")
+    print("| placement | endpoint | throughput baseline on/off | CPU baseline on/off | throughput on/baseline | CPU on/baseline |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for placement, prefix in PLACEMENTS:
+        for endpoint, suffix in ENDPOINTS:
+            on, off, base = f"{prefix}on-{suffix}", f"{prefix}off-{suffix}", f"{prefix}base-on-{suffix}"
+            if base in results and on in results and off in results:
+                print(f"| {placement} | `{endpoint}` | {ratio(base, off)} | {cpu_ratio(base, off)} | "
+                      f"{ratio(on, base)} | {cpu_ratio(on, base)} |")
 
 if "nest-root" not in results and "bare-root" not in results:
     sys.exit(0)
