@@ -65,7 +65,9 @@ record() { # name passed failed
 run_dotnet_tests() {
   local log
   log=$(mktemp)
-  dotnet test Backend.slnx --nologo 2>&1 | tee "$log"
+  # The test host stops the servers it shares across the run (PostgreSQL) as it exits; vstest kills a test host still
+  # running 100 ms after the run, so give it the time.
+  VSTEST_TESTHOST_SHUTDOWN_TIMEOUT=10000 dotnet test Backend.slnx --nologo 2>&1 | tee "$log"
   local summary
   summary=$(grep -E 'Failed:[[:space:]]+[0-9]+, Passed:[[:space:]]+[0-9]+' "$log" | tail -n 1)
   if [[ -z "$summary" ]]; then

@@ -63,8 +63,33 @@ public sealed class PostgresServer : IAsyncDisposable
             "-D", data, "-l", Path.Combine(folder, "server.log"), "-w", "-t", "30", "start",
             "-o", $"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
         ], runAs);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.QuitAtExit();
         return server;
+    }
+
+    /// <summary>
+    /// The shared server's end, when the test host exits. vstest kills a test host that has not exited 100 ms after
+    /// the run (VSTEST_TESTHOST_SHUTDOWN_TIMEOUT), and pg_ctl, a process to start, did not always make it: the
+    /// daemonized server outlived the run. A signal to the postmaster takes microseconds; the folder goes if time allows.
+    /// </summary>
+    private void QuitAtExit()
+    {
+        try
+        {
+            Resume();
+            Signals.Quit(Postmaster());
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            return; // Not running (never started, or stopped already).
+        }
+
+        for (var waited = 0; waited < 50 && File.Exists(Path.Combine(_folder, "data", "postmaster.pid")); waited++)
+        {
+            Thread.Sleep(20);
+        }
+
+        TempFolder.Delete(_folder);
     }
 
     /// <summary>
