@@ -120,13 +120,20 @@ public sealed class HttpMetrics
 
     private void PublishHeld(Stripe stripe)
     {
-        for (var i = 0; i < stripe.Count; i++)
-        {
-            Publish(stripe.Pending[i]);
-        }
-
-        Array.Clear(stripe.Pending, 0, stripe.Count); // drop the route strings' references with the requests
+        // Emptied first: should a listener throw, the stripe still takes the next request instead of failing every one.
+        var count = stripe.Count;
         stripe.Count = 0;
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                Publish(stripe.Pending[i]);
+            }
+        }
+        finally
+        {
+            Array.Clear(stripe.Pending, 0, count); // drop the route strings' references with the requests
+        }
     }
 
     private void Publish(in FinishedRequest request)
