@@ -52,6 +52,10 @@ public static class DataExtensions
     /// <summary>Applies pending migrations before the service takes traffic.</summary>
     public static async Task MigrateDatabaseAsync(this IHost app)
     {
+        // Tracing would start with the host, after this. EF Core's command logger caches for a second whether anyone
+        // listens, and the pooled context that migrates goes back to the pool: the first requests' commands inherited
+        // "nobody" and their database spans were lost (TracingTests, intermittently). Started now, tracing listens first.
+        _ = app.Services.GetService<OpenTelemetry.Trace.TracerProvider>();
         await using var scope = app.Services.CreateAsyncScope();
         var database = scope.ServiceProvider.GetRequiredService<AppDbContext>().Database;
         // Data:CommandTimeoutSeconds bounds what a request waits; a migration (an index on a big table) may need longer.

@@ -55,9 +55,10 @@ public sealed class AspireDashboard : IAsyncDisposable
     }
 
     /// <summary>The spans of one trace, from every resource and scope.</summary>
-    public async Task<IReadOnlyList<Span>> SpansAsync(string traceId)
+    /// <summary>The spans of one trace, or with <paramref name="traceId"/> null every span the dashboard holds.</summary>
+    public async Task<IReadOnlyList<Span>> SpansAsync(string? traceId)
     {
-        using var document = await GetAsync($"api/telemetry/spans?traceId={traceId}");
+        using var document = await GetAsync(traceId is null ? "api/telemetry/spans" : $"api/telemetry/spans?traceId={traceId}");
         return document.RootElement.GetProperty("data").GetProperty("resourceSpans").EnumerateArray()
             .SelectMany(resource => resource.GetProperty("scopeSpans").EnumerateArray())
             .SelectMany(scope => scope.GetProperty("spans").EnumerateArray().Select(span => new Span(

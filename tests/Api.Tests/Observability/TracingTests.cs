@@ -65,7 +65,9 @@ public sealed class TracingTests : IAsyncLifetime
             && span.Attributes.Values.Any(v => v.Contains("INSERT INTO \"welcome_email_outbox\"", StringComparison.Ordinal));
         await Eventually.HoldsAsync(async () => (spans = await _dashboard.SpansAsync(traceId)).Any(s => s.Name == "smtp send") && spans.Any(IsOutboxInsert),
             TimeSpan.FromSeconds(30), $"the SMTP send's span and the outbox insert's in trace {traceId}",
-            () => $"Spans so far: {string.Join(", ", spans.Select(s => $"{s.Scope}/{s.Name}"))}\nApp output:\n{_app.Output}");
+            () => $"Spans so far: {string.Join(", ", spans.Select(s => $"{s.Scope}/{s.Name}"))}\n"
+                + $"Outbox inserts in any trace: {string.Join(", ", _dashboard.SpansAsync(null).GetAwaiter().GetResult().Where(IsOutboxInsert).Select(s => $"{s.TraceId}/{s.SpanId} parent {s.ParentSpanId}"))}\n"
+                + $"App output:\n{_app.Output}");
 
         var server = Assert.Single(spans, s => s.Name == "POST /api/users");
         Assert.Equal("Microsoft.AspNetCore", server.Scope);
