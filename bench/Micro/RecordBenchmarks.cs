@@ -13,14 +13,9 @@ namespace Api.Benchmarks;
 [MemoryDiagnoser]
 public class RecordBenchmarks
 {
-    private static readonly KeyValuePair<string, object?> MethodTag = new("method", "GET");
-    private static readonly KeyValuePair<string, object?> RouteTag = new("route", "/api/users/{id:guid}");
-    private static readonly KeyValuePair<string, object?> StatusTag = new("status", "200");
-
     private InProcessApi _api = null!;
     private HttpMetrics _metrics = null!;
-    private Counter<long> _counter = null!;
-    private Histogram<double> _histogram = null!;
+    private DirectInstruments _direct = null!;
     private long _start;
 
     [GlobalSetup]
@@ -32,10 +27,7 @@ public class RecordBenchmarks
         _metrics.Record("GET", "/api/users/{id:guid}", 200, _start); // the series exists before measuring, as in steady state
 
         // The breakdown: one instrument of each kind, exported by the same MeterProvider ("Api.*"), same tags and buckets.
-        var meter = _api.MeterFactory.Create("Api.Benchmarks");
-        _counter = meter.CreateCounter<long>("bench_requests_total");
-        _histogram = meter.CreateHistogram("bench_request_duration_seconds", unit: "s", description: null, tags: null,
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = new MetricsOptions().DurationBuckets });
+        _direct = new DirectInstruments(_api.MeterFactory, "Api.Benchmarks");
         CounterAdd();
         HistogramRecord();
     }
@@ -47,10 +39,10 @@ public class RecordBenchmarks
     public void OpenTelemetryRecord() => _metrics.Record("GET", "/api/users/{id:guid}", 200, _start);
 
     [Benchmark(Description = "  of which: Counter<long>.Add, 3 tags")]
-    public void CounterAdd() => _counter.Add(1, MethodTag, RouteTag, StatusTag);
+    public void CounterAdd() => _direct.Requests.Add(1, DirectInstruments.MethodTag, DirectInstruments.RouteTag, DirectInstruments.StatusTag);
 
     [Benchmark(Description = "  of which: Histogram<double>.Record, 3 tags")]
-    public void HistogramRecord() => _histogram.Record(0.0042, MethodTag, RouteTag, StatusTag);
+    public void HistogramRecord() => _direct.Duration.Record(0.0042, DirectInstruments.MethodTag, DirectInstruments.RouteTag, DirectInstruments.StatusTag);
 
     [Benchmark(Description = "  of which: Stopwatch.GetElapsedTime")]
     public double ElapsedSeconds() => Stopwatch.GetElapsedTime(_start).TotalSeconds;
@@ -133,16 +125,11 @@ public class ConcurrentRecordBenchmarks
 {
     private const int PerThread = 200_000;
     private const int PerThreadBetweenWork = 20_000;
-    private const int WorkSpins = 150; // Thread.SpinWait: ≈ 35 ns a spin on .NET's normalised spin, ≈ 5 µs
-
-    private static readonly KeyValuePair<string, object?> MethodTag = new("method", "GET");
-    private static readonly KeyValuePair<string, object?> RouteTag = new("route", "/api/users/{id:guid}");
-    private static readonly KeyValuePair<string, object?> StatusTag = new("status", "200");
+    private const int WorkSpins = 150; // Thread.SpinWait, ≈ 40 ns a spin: ≈ 6 µs ("work alone" measures it)
 
     private InProcessApi _api = null!;
     private HttpMetrics _metrics = null!;
-    private Counter<long> _directCounter = null!;
-    private Histogram<double> _directHistogram = null!;
+    private DirectInstruments _direct = null!;
     private long _start;
 
     [GlobalSetup]
@@ -151,10 +138,7 @@ public class ConcurrentRecordBenchmarks
         _api = InProcessApi.StartAsync().GetAwaiter().GetResult();
         _metrics = _api.Metrics;
         _start = Stopwatch.GetTimestamp();
-        var meter = _api.MeterFactory.Create("Api.Benchmarks.Direct");
-        _directCounter = meter.CreateCounter<long>("bench_direct_requests_total");
-        _directHistogram = meter.CreateHistogram("bench_direct_request_duration_seconds", unit: "s", description: null, tags: null,
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = new MetricsOptions().DurationBuckets });
+        _direct = new DirectInstruments(_api.MeterFactory, "Api.Benchmarks.Direct");
         RecordMany("/api/users/{id:guid}");
         RecordMany("/api/users");
         RecordDirect();
@@ -208,9 +192,35 @@ public class ConcurrentRecordBenchmarks
         }
     }
 
-    private void RecordDirect()
+    private void RecordDirect() => _direct.Record(Stopwatch.GetElapsedTime(_start).TotalSeconds);
+}
+
+/// <summary>
+/// A counter and a histogram shaped like HttpMetrics' (same tags, same buckets) in a meter the app's MeterProvider
+/// exports ("Api.*"), recorded into straight away: the per-instrument breakdown of a record, and the design HttpMetrics
+/// replaced (before it held requests per core).
+/// </summary>
+internal sealed class DirectInstruments
+{
+    public static readonly KeyValuePair<string, object?> MethodTag = new("method", "GET");
+    public static readonly KeyValuePair<string, object?> RouteTag = new("route", "/api/users/{id:guid}");
+    public static readonly KeyValuePair<string, object?> StatusTag = new("status", "200");
+
+    public DirectInstruments(IMeterFactory meterFactory, string meterName)
     {
-        _directCounter.Add(1, MethodTag, RouteTag, StatusTag);
-        _directHistogram.Record(Stopwatch.GetElapsedTime(_start).TotalSeconds, MethodTag, RouteTag, StatusTag);
+        var meter = meterFactory.Create(meterName);
+        Requests = meter.CreateCounter<long>("bench_requests_total");
+        Duration = meter.CreateHistogram("bench_request_duration_seconds", unit: "s", description: null, tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = new MetricsOptions().DurationBuckets });
+    }
+
+    public Counter<long> Requests { get; }
+
+    public Histogram<double> Duration { get; }
+
+    public void Record(double seconds)
+    {
+        Requests.Add(1, MethodTag, RouteTag, StatusTag);
+        Duration.Record(seconds, MethodTag, RouteTag, StatusTag);
     }
 }

@@ -54,8 +54,7 @@ public sealed class AspireDashboard : IAsyncDisposable
         return await NativeProcess.ReadyOrDisposedAsync(new AspireDashboard(process, uiPort, otlpPort), process, $"http://127.0.0.1:{uiPort}/api/telemetry/spans", "the Aspire dashboard", TimeSpan.FromSeconds(60));
     }
 
-    /// <summary>The spans of one trace, from every resource and scope.</summary>
-    /// <summary>The spans of one trace, or with <paramref name="traceId"/> null every span the dashboard holds.</summary>
+    /// <summary>The spans of one trace, from every resource and scope; with <paramref name="traceId"/> null, every span the dashboard holds.</summary>
     public async Task<IReadOnlyList<Span>> SpansAsync(string? traceId)
     {
         using var document = await GetAsync(traceId is null ? "api/telemetry/spans" : $"api/telemetry/spans?traceId={traceId}");

@@ -63,33 +63,8 @@ public sealed class PostgresServer : IAsyncDisposable
             "-D", data, "-l", Path.Combine(folder, "server.log"), "-w", "-t", "30", "start",
             "-o", $"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
         ], runAs);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.QuitAtExit();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Quit();
         return server;
-    }
-
-    /// <summary>
-    /// The shared server's end, when the test host exits. vstest kills a test host that has not exited 100 ms after
-    /// the run (VSTEST_TESTHOST_SHUTDOWN_TIMEOUT), and pg_ctl, a process to start, did not always make it: the
-    /// daemonized server outlived the run. A signal to the postmaster takes microseconds; the folder goes if time allows.
-    /// </summary>
-    private void QuitAtExit()
-    {
-        try
-        {
-            Resume();
-            Signals.Quit(Postmaster());
-        }
-        catch (Exception e) when (e is IOException or InvalidOperationException)
-        {
-            return; // Not running (never started, or stopped already).
-        }
-
-        for (var waited = 0; waited < 50 && File.Exists(Path.Combine(_folder, "data", "postmaster.pid")); waited++)
-        {
-            Thread.Sleep(20);
-        }
-
-        TempFolder.Delete(_folder);
     }
 
     /// <summary>
@@ -129,16 +104,33 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private int Postmaster() => int.Parse(File.ReadLines(Path.Combine(_folder, "data", "postmaster.pid")).First());
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        Resume();
+        Quit();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// SIGQUIT to the postmaster: PostgreSQL's immediate shutdown, in microseconds, which matters for the shared server,
+    /// stopped as the test host exits: vstest kills a host still running 100 ms after the run unless
+    /// VSTEST_TESTHOST_SHUTDOWN_TIMEOUT says otherwise (test.sh does), and pg_ctl, a process to start, did not always
+    /// make it, so the daemonized server outlived the run. The folder goes once the server has let go of it, if in time.
+    /// </summary>
+    private void Quit()
+    {
         try
         {
-            await NativeProcess.RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(_folder, "data"), "-m", "immediate", "stop"], _runAs);
+            Resume();
+            Signals.Quit(Postmaster());
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is IOException or InvalidOperationException or FormatException)
         {
-            // Already stopped.
+            // Not running: stopped already (StopAsync), or never started.
+        }
+
+        for (var waited = 0; waited < 250 && File.Exists(Path.Combine(_folder, "data", "postmaster.pid")); waited++)
+        {
+            Thread.Sleep(20);
         }
 
         TempFolder.Delete(_folder);
