@@ -6,9 +6,9 @@ namespace Api.Tests.Deploy;
 
 /// <summary>
 /// The app as the Deployment runs it, short of a container engine (none here): a non-root user (nobody) who cannot
-/// write the app's folder, a home that does not exist, and only two folders it may write, the data emptyDir (SQLite
-/// and the mail pickup folder, by their settings) and the /tmp emptyDir (TMPDIR). It must start, serve, write what
-/// it writes into those folders alone, and exit 0 on SIGTERM.
+/// write the app's folder, a home it cannot write (the image's /home/app on a read-only root), and only two folders
+/// it may write, the data emptyDir (SQLite and the mail pickup folder, by their settings) and the /tmp emptyDir
+/// (TMPDIR). It must start, serve, keep its database and mail in those folders, and exit 0 on SIGTERM.
 /// </summary>
 public class ReadOnlyRootTests
 {
@@ -34,10 +34,12 @@ public class ReadOnlyRootTests
             await Assert.ThrowsAsync<InvalidOperationException>(() => NativeProcess.RunAsync("setpriv",
                 ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", "touch", Path.Combine(appFolder, "probe-write")]));
 
+            // Exists, owned by root: the image's home folder on a read-only root filesystem.
+            var home = Directory.CreateDirectory(Path.Combine(folder, "home")).FullName;
             var port = FreePort.Next();
             var environment = new Dictionary<string, string?>
             {
-                ["HOME"] = "/nonexistent",
+                ["HOME"] = home,
                 ["TMPDIR"] = tmp,
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 ["Urls"] = $"http://127.0.0.1:{port}",
