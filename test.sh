@@ -106,6 +106,9 @@ run_monitoring_checks() {
   run_check "docker-compose config" docker-compose --env-file "$env_file" --profile app config -q
   run_check "docker-compose config (API_TARGET=host)" env API_TARGET=host docker-compose --env-file "$env_file" config -q
   rm -f "$env_file"
+  # .env.example leaves every secret empty, so a copy nobody filled in stops `docker-compose config` with the name.
+  run_check "docker-compose refuses .env.example's empty secrets" bash -c \
+    'out=$(docker-compose --env-file .env.example --profile app config -q 2>&1) && exit 1; grep -q "in .env" <<< "$out"'
   # --syntax-only: the scrape key file exists only inside the container; the end-to-end test (Monitoring/) loads the
   # whole configuration, key file and rules included, into a real Prometheus.
   run_check "promtool check config" promtool check config --syntax-only prometheus/prometheus.yml

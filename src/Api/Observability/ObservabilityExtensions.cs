@@ -2,8 +2,8 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
+using Api.ApiKeys;
 using Api.Configuration;
-using Api.Security;
 using OpenTelemetry.Resources;
 
 namespace Api.Observability;
@@ -60,6 +60,8 @@ public static class ObservabilityExtensions
                 .SetExemplarFilter(ExemplarFilterType.TraceBased)
                 .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = options.ScrapeCacheMilliseconds));
         builder.AddTracing();
+        builder.AddConsoleLogFormats();
+        builder.AddOtlpExport();
 
         if (options.Port is int port && builder is WebApplicationBuilder web)
         {
@@ -77,12 +79,19 @@ public static class ObservabilityExtensions
         return options.Enabled ? app.UseMiddleware<HttpMetricsMiddleware>() : app;
     }
 
+    /// <summary>With <c>Metrics:Port</c> set, that port serves only the scrape and the probes, and only it serves the scrape.</summary>
+    public static IApplicationBuilder UseMetricsPort(this IApplicationBuilder app) =>
+        // Decided once here, not on every request: without Metrics:Port there is no second door to guard.
+        app.ApplicationServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value.Port is null
+            ? app
+            : app.UseMiddleware<MetricsPortMiddleware>();
+
     public static IEndpointRouteBuilder MapObservability(this IEndpointRouteBuilder endpoints)
     {
         var options = endpoints.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value;
 
         Action<IApplicationBuilder>? guard = string.IsNullOrEmpty(options.ApiKey) ? null : new ApiKeyGuard(options.ApiKey, "metrics").Apply;
-        // With Metrics:Port set, which port serves the scrape is decided by the connection (Security/EdgeMiddleware.cs).
+        // With Metrics:Port set, which port serves the scrape is decided by the connection (MetricsPortMiddleware).
         endpoints.MapPrometheusScrapingEndpoint(options.Path, meterProvider: null, configureBranchedPipeline: guard, optionsName: null)
             .DisableHttpMetrics();
 

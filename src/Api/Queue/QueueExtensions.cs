@@ -1,7 +1,6 @@
 using Api.Configuration;
 using Api.Data;
 using Api.Observability;
-using Api.Security;
 using Hangfire;
 using Hangfire.Common;
 using Hangfire.InMemory;
@@ -23,6 +22,11 @@ public static class QueueExtensions
     public static IHostApplicationBuilder AddQueue(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<QueueOptions>(QueueOptions.Section);
+        var development = builder.Environment.IsDevelopment();
+        builder.Services.AddOptions<QueueOptions>().Validate(
+            queue => development || !queue.Dashboard.AllowLocalRequestsWithoutKey,
+            "Queue:Dashboard:AllowLocalRequestsWithoutKey is for local development only (ASPNETCORE_ENVIRONMENT=Development): set a dashboard key instead.");
+        builder.Services.AddDashboardSignIn();
 
         var redis = builder.Configuration.GetConnectionString(DataExtensions.RedisConnectionName);
         // Storage, filters and activator are registered in the container before AddHangfire, whose TryAdd calls then
@@ -71,7 +75,7 @@ public static class QueueExtensions
     public static IServiceCollection AddJobQueue(this IServiceCollection services, string name) =>
         services.AddSingleton(new JobQueueName(name));
 
-    /// <summary>The Hangfire dashboard, behind the dashboard policy (key, signed-in browser; see Security/DashboardSignIn.cs).</summary>
+    /// <summary>The Hangfire dashboard, behind the dashboard policy (its own key, a signed-in browser; see DashboardSignIn.cs).</summary>
     public static IEndpointRouteBuilder MapQueue(this IEndpointRouteBuilder endpoints)
     {
         var path = endpoints.ServiceProvider.GetRequiredService<IOptions<QueueOptions>>().Value.Dashboard.Path;

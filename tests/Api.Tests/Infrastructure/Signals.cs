@@ -12,12 +12,16 @@ public static class Signals
     private const int SigQuit = 3;
     private const int SigCont = 18;
     private const int SigStop = 19;
+    private const int SigTerm = 15;
 
     public static void Stop(int pid) => Send(pid, SigStop);
 
     public static void Continue(int pid) => Send(pid, SigCont);
 
     public static void Quit(int pid) => Send(pid, SigQuit);
+
+    /// <summary>SIGTERM: what a container runtime, Kubernetes or Ctrl+C's neighbour `kill` sends to stop a process.</summary>
+    public static void Terminate(int pid) => Send(pid, SigTerm);
 
     /// <summary>The process and every process below it (PostgreSQL serves each connection from a child of the postmaster).</summary>
     public static IReadOnlyList<int> WithDescendants(int pid)

@@ -1,8 +1,9 @@
 using System.Net;
 using Api.Tests.Infrastructure;
+using Api.Tests.Security;
 using Api.Tests.Users;
 
-namespace Api.Tests.Security;
+namespace Api.Tests.Queue;
 
 /// <summary>The attacks of issue 10 on the job dashboard, against the real server and through a real proxy.</summary>
 public sealed class DashboardSecurityTests(DashboardSecurityTests.App app) : IClassFixture<DashboardSecurityTests.App>, IAsyncLifetime
