@@ -19,6 +19,8 @@ public static class ScaleOutExtensions
         }
 
         builder.AddSharedKeyRing(shared);
+        builder.Services.AddSingleton(services => new FleetRateLimits(
+            services.GetRequiredService<ILogger<FleetRateLimits>>(), TimeProvider.System, services.GetService<FleetRedis>()));
         return builder;
     }
 }
