@@ -22,8 +22,7 @@ builder.AddQueue();
 builder.AddEmail();
 builder.AddApiDocs();
 
-var app = builder.Build();
-if (!app.HasValidConfiguration())
+if (builder.BuildWhenConfigurationIsValid() is not { } app || !app.HoldsItsDatabaseFile())
 {
     return 1;
 }

@@ -58,7 +58,9 @@ public static class ObservabilityExtensions
                 // A sampled request's trace id rides on its histogram bucket and counter as an exemplar (OpenMetrics
                 // only), so a latency spike on the dashboard links to a slow request's trace.
                 .SetExemplarFilter(ExemplarFilterType.TraceBased)
-                .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = options.ScrapeCacheMilliseconds));
+                .AddPrometheusExporter());
+        builder.Services.AddOptions<OpenTelemetry.Exporter.PrometheusAspNetCoreOptions>().Configure<Microsoft.Extensions.Options.IOptions<MetricsOptions>>(
+            (exporter, metrics) => exporter.ScrapeResponseCacheDurationMilliseconds = metrics.Value.ScrapeCacheMilliseconds);
         builder.AddTracing();
         builder.AddConsoleLogFormats();
         builder.AddOtlpExport();

@@ -107,24 +107,4 @@ public sealed class MetricsOnSeparatePortTests
             TempFolder.Delete(folder);
         }
     }
-
-    [Fact]
-    public async Task A_bad_setting_stops_start_up_with_a_message_naming_the_key()
-    {
-        var folder = TempFolder.Create("api-tests-bad-setting");
-        try
-        {
-            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => AppProcess.StartAsync(folder, new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
-                ["Metrics:Path"] = "metrics-without-slash",
-            }));
-
-            Assert.Contains("Metrics:Path", error.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
-    }
 }
