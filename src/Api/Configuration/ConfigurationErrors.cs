@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 
 namespace Api.Configuration;
@@ -12,8 +11,8 @@ public interface IStartUpCheck
 
 /// <summary>
 /// A bad setting stops start-up with one line per problem on standard error, naming the key, and exit code 1: our
-/// sections (<see cref="ValidatedOptions"/>), the framework's own settings that fail in its words (log levels, the
-/// console's formatter) and any value the configuration binder cannot convert while the app is built. Start-up's own
+/// sections (<see cref="ValidatedOptions"/>), the log levels (the framework's error names no key), any value the
+/// configuration binder cannot convert while the app is built, and the features' <see cref="IStartUpCheck"/>s. Start-up's own
 /// check (ValidateOnStart) would stop the host too, but with a stack trace and after the pipeline is built.
 /// </summary>
 public static partial class ConfigurationErrors
@@ -39,7 +38,6 @@ public static partial class ConfigurationErrors
 
         var found = app.Services.GetServices<ValidatedSection>().DistinctBy(s => s.OptionsType)
             .SelectMany(section => Problems(app.Services, section.OptionsType))
-            .Concat(FormatterProblems(app.Services))
             .Concat(app.Services.GetServices<IStartUpCheck>().SelectMany(check => check.Problems()));
         return Report(found) ? null : app;
     }
@@ -94,14 +92,4 @@ public static partial class ConfigurationErrors
                 && parent.Equals("LogLevel", StringComparison.OrdinalIgnoreCase) && !Enum.TryParse<LogLevel>(value, ignoreCase: true, out _))
             .OrderBy(setting => setting.Key, StringComparer.Ordinal)
             .Select(setting => $"{setting.Key} must be one of {string.Join(", ", Enum.GetNames<LogLevel>())}, got '{setting.Value}'");
-
-    /// <summary>An unknown console formatter name falls back to the default without a word.</summary>
-    private static IEnumerable<string> FormatterProblems(IServiceProvider services)
-    {
-        var name = services.GetService<IOptionsMonitor<ConsoleLoggerOptions>>()?.CurrentValue.FormatterName;
-        var known = services.GetServices<ConsoleFormatter>().Select(formatter => formatter.Name).Order(StringComparer.Ordinal).ToList();
-        return name is null || known.Contains(name, StringComparer.OrdinalIgnoreCase)
-            ? []
-            : [$"Logging:Console:FormatterName must be one of {string.Join(", ", known)}, got '{name}'"];
-    }
 }
