@@ -78,7 +78,13 @@ public static class ObservabilityExtensions
     public static IApplicationBuilder UseHttpMetrics(this IApplicationBuilder app)
     {
         var options = app.ApplicationServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value;
-        return options.Enabled ? app.UseMiddleware<HttpMetricsMiddleware>() : app;
+        if (options.Enabled is not null)
+        {
+            app.ApplicationServices.GetRequiredService<ILogger<MetricsOptions>>().LogWarning(
+                "Metrics:Enabled is deprecated: it switches only the HTTP request metrics; set Metrics:HttpRequests:Enabled instead");
+        }
+
+        return options.RecordsHttpRequests ? app.UseMiddleware<HttpMetricsMiddleware>() : app;
     }
 
     /// <summary>With <c>Metrics:Port</c> set, that port serves only the scrape and the probes, and only it serves the scrape.</summary>

@@ -79,6 +79,23 @@ public sealed class MetricsDisabledTests(MetricsDisabledTests.App app) : IClassF
     }
 }
 
+public sealed class HttpRequestMetricsSwitchTests(HttpRequestMetricsSwitchTests.App app) : IClassFixture<HttpRequestMetricsSwitchTests.App>
+{
+    public sealed class App() : ApiFactory(new Dictionary<string, string?> { ["Metrics:HttpRequests:Enabled"] = "false" });
+
+    [Fact]
+    public async Task The_key_named_for_what_it_switches_turns_off_the_request_metrics_and_not_the_scrape()
+    {
+        using var client = app.CreateClient();
+        await client.GetAsync("/");
+
+        var scrape = await MetricsScrape.FetchAsync(client);
+
+        Assert.Empty(scrape.Named(HttpMetrics.RequestsTotal));
+        Assert.Contains(scrape.Samples, s => s.Name.StartsWith("dotnet_", StringComparison.Ordinal));
+    }
+}
+
 public sealed class MetricsOnSeparatePortTests
 {
     [Fact]
