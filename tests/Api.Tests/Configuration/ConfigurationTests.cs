@@ -183,48 +183,27 @@ public sealed class ConfigurationStartUpTests
     [InlineData("Realtime:ClientTimeoutInterval", "00:00:15", "Realtime:ClientTimeoutInterval must be at least twice Realtime:KeepAliveInterval (00:00:15), got 00:00:15")]
     public async Task A_bad_value_stops_start_up_with_exit_code_1_and_one_line_naming_the_key(string key, string value, string expected)
     {
-        var folder = TempFolder.Create("api-tests-configuration");
-        try
-        {
-            var (exitCode, output) = await AppProcess.RunUntilExitAsync(folder, new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
-                [key] = value,
-            });
+        var (exitCode, output) = await TempApp.RunUntilExitAsync(new Dictionary<string, string?> { [key] = value });
 
-            Assert.Equal(1, exitCode);
-            Assert.Equal(expected, output.TrimEnd());
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        Assert.Equal(1, exitCode);
+        Assert.Equal(expected, output.TrimEnd());
     }
 
     [Fact]
     public async Task Configured_buckets_replace_the_defaults_in_the_exported_histogram()
     {
-        var folder = TempFolder.Create("api-tests-configuration");
-        try
+        await using var app = await TempApp.StartAsync(new Dictionary<string, string?>
         {
-            await using var app = await AppProcess.StartAsync(folder, new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
-                ["Metrics:DurationBuckets:0"] = "30",
-                ["Metrics:DurationBuckets:1"] = "60",
-            });
-            using var client = new HttpClient { BaseAddress = app.BaseAddress };
-            await client.GetAsync("/");
+            ["Metrics:DurationBuckets:0"] = "30",
+            ["Metrics:DurationBuckets:1"] = "60",
+        });
+        using var client = new HttpClient { BaseAddress = app.BaseAddress };
+        await client.GetAsync("/");
 
-            var scrape = await MetricsScrape.FetchAsync(client);
+        var scrape = await MetricsScrape.FetchAsync(client);
 
-            var bounds = scrape.Named(HttpMetrics.RequestDuration + "_bucket").Where(s => s.Label("route") == "/").Select(s => s.Label("le")).ToList();
-            Assert.Equal(["30", "60", "+Inf"], bounds);
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        var bounds = scrape.Named(HttpMetrics.RequestDuration + "_bucket").Where(s => s.Label("route") == "/").Select(s => s.Label("le")).ToList();
+        Assert.Equal(["30", "60", "+Inf"], bounds);
     }
 }
 
@@ -234,22 +213,13 @@ public sealed class SqliteSharingTests
     [Fact]
     public async Task A_second_instance_on_the_same_sqlite_file_stops_with_one_line_and_exit_code_1()
     {
-        var folder = TempFolder.Create("api-tests-sqlite-lock");
-        try
-        {
-            var database = Path.Combine(folder, "app.db");
-            var settings = new Dictionary<string, string?> { ["ConnectionStrings:Sqlite"] = $"Data Source={database}" };
-            await using var first = await AppProcess.StartAsync(folder, settings);
+        await using var first = await TempApp.StartAsync(name: "sqlite-lock");
+        var database = first.Database;
 
-            var (exitCode, output) = await AppProcess.RunUntilExitAsync(folder, settings);
+        var (exitCode, output) = await AppProcess.RunUntilExitAsync(first.Folder, first.Settings);
 
-            Assert.Equal(1, exitCode);
-            Assert.Equal($"ConnectionStrings:Sqlite: {database} is in use by another instance (it holds {database}.lock); give each instance its own file, or run several on ConnectionStrings:Postgres", output.TrimEnd());
-            Assert.False(first.HasExited);
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        Assert.Equal(1, exitCode);
+        Assert.Equal($"ConnectionStrings:Sqlite: {database} is in use by another instance (it holds {database}.lock); give each instance its own file, or run several on ConnectionStrings:Postgres", output.TrimEnd());
+        Assert.False(first.Process.HasExited);
     }
 }
