@@ -2,6 +2,7 @@ using Api.Configuration;
 using Api.Observability;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Api.Data;
@@ -16,21 +17,23 @@ public static class DataExtensions
     public const string PostgresConnectionName = "Postgres";
     public const string SqliteConnectionName = "Sqlite";
 
-    /// <summary>One Redis for the SignalR backplane (Realtime) and the job storage (Email); each opens its own connection.</summary>
+    /// <summary>One Redis for the SignalR backplane (Realtime) and the job storage (Queue); each opens its own connection.</summary>
     public const string RedisConnectionName = "Redis";
 
     public static IHostApplicationBuilder AddData(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<DataOptions>(DataOptions.Section);
-        var timeout = (builder.Configuration.GetSection(DataOptions.Section).Get<DataOptions>() ?? new DataOptions()).CommandTimeoutSeconds;
         var postgres = builder.Configuration.GetConnectionString(PostgresConnectionName);
         // Pooled contexts: a request leases a reset context instead of building one (and its services) from scratch.
         if (!string.IsNullOrWhiteSpace(postgres))
         {
-            var connectionString = PostgresConnectionString(postgres, timeout);
-            builder.Services.AddDbContextPool<AppDbContext>(options => options.UseNpgsql(connectionString, npgsql => npgsql.CommandTimeout(timeout)
-                // The pool's name labels its metrics (db_client_connection_*); unnamed, it is the whole connection string.
-                .ConfigureDataSource(source => source.Name = "app")));
+            builder.Services.AddDbContextPool<AppDbContext>((services, options) =>
+            {
+                var timeout = services.GetRequiredService<IOptions<DataOptions>>().Value.CommandTimeoutSeconds;
+                options.UseNpgsql(PostgresConnectionString(postgres, timeout), npgsql => npgsql.CommandTimeout(timeout)
+                    // The pool's name labels its metrics (db_client_connection_*); unnamed, it is the whole connection string.
+                    .ConfigureDataSource(source => source.Name = "app"));
+            });
         }
         else
         {
@@ -42,7 +45,7 @@ public static class DataExtensions
             builder.Services.AddDbContextPool<AppDbContext>(options => options.UseSqlite(sqlite).AddInterceptors(SqliteConnectionSettings.Instance));
             if (new SqliteConnectionStringBuilder(sqlite) is { Mode: not SqliteOpenMode.Memory, DataSource: { Length: > 0 } file } && file != ":memory:")
             {
-                builder.Services.AddSingleton<IStartUpCheck>(new SqliteFileLock(file));
+                builder.Services.AddSingleton(new SqliteFileLock(file));
             }
         }
 
@@ -62,6 +65,13 @@ public static class DataExtensions
         var sqlite = new SqliteConnectionStringBuilder(configuration.GetConnectionString(SqliteConnectionName) ?? "Data Source=data/app.db");
         return sqlite is { Mode: not SqliteOpenMode.Memory, DataSource: { Length: > 0 } file } && file != ":memory:";
     }
+
+    /// <summary>
+    /// On SQLite, takes the database file's lock (<see cref="SqliteFileLock"/>): false, with one line on standard error,
+    /// when another instance holds it.
+    /// </summary>
+    public static bool HoldsItsDatabaseFile(this IHost app) =>
+        app.Services.GetService<SqliteFileLock>() is not { } fileLock || !ConfigurationErrors.Report(fileLock.Hold());
 
     /// <summary>Applies pending migrations before the service takes traffic.</summary>
     public static async Task MigrateDatabaseAsync(this IHost app)
