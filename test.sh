@@ -19,6 +19,9 @@ declare -A NEEDS=(
   ["docker-compose"]="docker-compose"
   ["chromium"]="chromium"
   ["npm"]="npm"
+  # kubectl renders deploy/kubernetes (its built-in Kustomize); Debian 12 has no package of it: this name is the one
+  # Kubernetes' and Google Cloud's apt repositories use.
+  ["kubectl"]="kubectl"
 )
 
 missing=()
@@ -52,6 +55,8 @@ if ! cmp -s "$lint/package-lock.json" "$lint/node_modules/.installed-package-loc
     echo "test.sh: npm ci in $lint failed; it needs Node.js 20+ and npm (Debian: apt-get install -y nodejs npm)" >&2
   fi
 fi
+# The manifest validator and generator of deploy/kubernetes, the same way (tools/kubernetes/install.sh).
+tools/kubernetes/install.sh || echo "test.sh: installing tools/kubernetes failed" >&2
 
 # --- Suites. Each adds its counts; a suite that cannot run at all counts as one failure. ----------------------------
 passed=0
@@ -124,8 +129,16 @@ run_mutation_check() {
   fi
 }
 
+run_kubernetes_checks() {
+  run_check "kubernetes: generated files up to date" tools/kubernetes/check.sh generated
+  run_check "kubernetes: overlays render and validate" tools/kubernetes/check.sh schemas
+  run_check "kubernetes: PrometheusRule passes the rule tests" tools/kubernetes/check.sh rules
+  run_check "kubernetes: bad manifests fail the validation" tools/kubernetes/check.sh bad-manifests
+}
+
 run_monitoring_checks
 run_mutation_check
+run_kubernetes_checks
 run_dotnet_tests
 
 echo "$passed passed, $failed failed"
