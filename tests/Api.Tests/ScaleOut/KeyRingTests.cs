@@ -131,7 +131,7 @@ public sealed class KeyRingTests : IAsyncLifetime
     /// <summary>An instance with its own home folder: ASP.NET Core's default key ring lives under $HOME.</summary>
     private static Task<AppProcess> StartAsync(string folder, Dictionary<string, string?> settings)
     {
-        settings["Metrics:ApiKey"] = Key;
+        settings["Queue:Dashboard:ApiKey"] = Key;
         settings["Email:PickupDirectory"] = Path.Combine(folder, "mail");
         settings["Shutdown:DrainSeconds"] = "0";
         var home = Path.Combine(folder, "home");
