@@ -75,25 +75,30 @@ function metricsJob() {
   return value ?? fail(`deploy/kubernetes/base/kustomization.yaml sets no ${jobLabel} label`);
 }
 
-// --- The dashboards as one ConfigMap for Grafana's sidecar ----------------------------------------------------------
+// --- Each dashboard as a ConfigMap for Grafana's sidecar -------------------------------------------------------------
+// One per file: `kubectl apply` copies an object into its last-applied annotation, which holds 256 KiB at most.
+const annotationLimit = 256 * 1024;
+
 function dashboards() {
   const folder = join(root, "grafana", "dashboards");
   const files = readdirSync(folder).filter((f) => f.endsWith(".json")).sort();
-  let text = header("grafana/dashboards/*.json") +
-    "# kube-prometheus-stack's Grafana sidecar loads every ConfigMap labelled grafana_dashboard: \"1\".\n" +
-    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api-dashboards\n  labels:\n    grafana_dashboard: \"1\"\ndata:\n";
+  const documents = [];
   for (const file of files) {
     const json = readFileSync(join(folder, file), "utf8");
     JSON.parse(json);
+    if (json.length > annotationLimit * 0.9) fail(`${file} is too large for kubectl apply's annotation: apply with --server-side`);
+    const name = `api-dashboard-${file.replace(/\.json$/, "").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}`;
     // A literal block keeps the file byte for byte (checked below), so the diff of a dashboard change reads as one.
     const body = json.replace(/\n$/, "").split("\n").map((line) => (line.length ? `    ${line}` : "")).join("\n");
-    text += `  ${file}: |${json.endsWith("\n") ? "" : "-"}\n${body}\n`;
+    const text = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  labels:\n    grafana_dashboard: "1"\ndata:\n` +
+      `  ${file}: |${json.endsWith("\n") ? "" : "-"}\n${body}\n`;
+    if (parse(text).data[file] !== json) fail(`${file} does not survive the YAML block unchanged`);
+    documents.push(text);
   }
-  const back = parse(text).data;
-  for (const file of files) {
-    if (back[file] !== readFileSync(join(folder, file), "utf8")) fail(`${file} does not survive the YAML block unchanged`);
-  }
-  return text;
+  if (!documents.length) fail("grafana/dashboards holds no dashboard");
+  return header("grafana/dashboards/*.json") +
+    "# kube-prometheus-stack's Grafana sidecar loads every ConfigMap labelled grafana_dashboard: \"1\".\n" +
+    documents.join("---\n");
 }
 
 // --- AlertmanagerConfig, from alertmanager.yml's routes, receivers and inhibit rules ---------------------------------
