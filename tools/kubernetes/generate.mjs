@@ -9,14 +9,14 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
-import { parse, stringify } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 
 const root = join(import.meta.dirname, "..", "..");
 const deploy = join(root, "deploy", "kubernetes");
 const read = (path) => readFileSync(join(root, path), "utf8");
 
-// The label whose value becomes every series' `job` (ServiceMonitor.spec.jobLabel), read from the Service it labels.
-const jobLabel = "app.kubernetes.io/name";
+// The label of the Service api-metrics whose value becomes every series' `job` (ServiceMonitor.spec.jobLabel).
+const jobLabel = "job";
 // The Secret and key holding Metrics:ApiKey; the Deployment's env and the ServiceMonitor both name them.
 const keySecret = { name: "api-secrets", key: "metrics-api-key" };
 
@@ -51,7 +51,7 @@ function serviceMonitor() {
     metadata: { name: "api" },
     spec: {
       jobLabel,
-      selector: { matchLabels: { [jobLabel]: metricsJob(), "app.kubernetes.io/component": "metrics" } },
+      selector: { matchLabels: { "app.kubernetes.io/name": appName(), "app.kubernetes.io/component": "metrics" } },
       endpoints: [
         {
           port: "metrics",
@@ -68,11 +68,18 @@ function serviceMonitor() {
     stringify(monitor, { lineWidth: 0 });
 }
 
-// The `job` label of the app's series: the jobLabel's value on the metrics Service (base/kustomization.yaml's labels).
+// The `job` of the app's series: the jobLabel's value on the Service api-metrics (base/service.yaml).
 function metricsJob() {
+  const services = parseAllDocuments(readFileSync(join(deploy, "base", "service.yaml"), "utf8")).map((d) => d.toJS());
+  const metrics = services.find((s) => s?.metadata?.name === "api-metrics") ?? fail("base/service.yaml has no Service api-metrics");
+  return metrics.metadata.labels?.[jobLabel] ?? fail(`the Service api-metrics has no ${jobLabel} label`);
+}
+
+// The app's name label, set on every object by base/kustomization.yaml; the ServiceMonitor selects by it.
+function appName() {
   const base = parse(readFileSync(join(deploy, "base", "kustomization.yaml"), "utf8"));
-  const value = (base.labels ?? []).map((l) => l.pairs?.[jobLabel]).find(Boolean);
-  return value ?? fail(`deploy/kubernetes/base/kustomization.yaml sets no ${jobLabel} label`);
+  return (base.labels ?? []).map((l) => l.pairs?.["app.kubernetes.io/name"]).find(Boolean)
+    ?? fail("deploy/kubernetes/base/kustomization.yaml sets no app.kubernetes.io/name label");
 }
 
 // --- Each dashboard as a ConfigMap for Grafana's sidecar -------------------------------------------------------------
