@@ -28,7 +28,9 @@ public static class DataExtensions
         if (!string.IsNullOrWhiteSpace(postgres))
         {
             var connectionString = PostgresConnectionString(postgres, timeout);
-            builder.Services.AddDbContextPool<AppDbContext>(options => options.UseNpgsql(connectionString, npgsql => npgsql.CommandTimeout(timeout)));
+            builder.Services.AddDbContextPool<AppDbContext>(options => options.UseNpgsql(connectionString, npgsql => npgsql.CommandTimeout(timeout)
+                // The pool's name labels its metrics (db_client_connection_*); unnamed, it is the whole connection string.
+                .ConfigureDataSource(source => source.Name = "app")));
         }
         else
         {

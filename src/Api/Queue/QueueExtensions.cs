@@ -53,6 +53,7 @@ public static class QueueExtensions
         builder.Services.AddSingleton<QueueMetrics>();
         builder.Services.AddHostedService<QueueMetricsRefresher>();
         builder.Services.AddSingleton<QueueMetricsFilter>();
+        builder.Services.AddSingleton<JobTracingFilter>();
         builder.Services.AddSingleton<IJobFilterProvider>(CreateFilterProvider);
         builder.Services.AddHangfire((services, configuration) => configuration
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
@@ -103,7 +104,7 @@ public static class QueueExtensions
         });
 
     /// <summary>
-    /// Hangfire's global filters minus its default retry policy (10 attempts), plus ours and the metrics filter; job
+    /// Hangfire's global filters minus its default retry policy (10 attempts), plus ours, the metrics and tracing filters; job
     /// attributes such as [Queue] still apply.
     /// </summary>
     private static JobFilterProviderCollection CreateFilterProvider(IServiceProvider services)
@@ -123,6 +124,7 @@ public static class QueueExtensions
             ExceptOn = [typeof(PermanentJobFailureException)],
         });
         filters.Add(services.GetRequiredService<QueueMetricsFilter>());
+        filters.Add(services.GetRequiredService<JobTracingFilter>());
         return new JobFilterProviderCollection(filters, new JobFilterAttributeFilterProvider());
     }
 }
