@@ -7,6 +7,7 @@ using Api.Errors;
 using Api.Observability;
 using Api.Queue;
 using Api.Realtime;
+using Api.ScaleOut;
 using Api.Security;
 using Api.ServiceDefaults;
 using Api.Users;
@@ -21,6 +22,7 @@ builder.AddRealtime();
 builder.AddQueue();
 builder.AddEmail();
 builder.AddApiDocs();
+builder.AddScaleOut();
 
 var app = builder.Build();
 if (!app.HasValidConfiguration())

@@ -51,6 +51,18 @@ public static class DataExtensions
         return builder;
     }
 
+    /// <summary>Whether the database outlives the process (PostgreSQL, or a SQLite file): what is kept in it survives a restart.</summary>
+    public static bool IsPersistent(IConfiguration configuration, IHostEnvironment environment)
+    {
+        if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString(PostgresConnectionName)))
+        {
+            return true;
+        }
+
+        var sqlite = new SqliteConnectionStringBuilder(configuration.GetConnectionString(SqliteConnectionName) ?? "Data Source=data/app.db");
+        return sqlite is { Mode: not SqliteOpenMode.Memory, DataSource: { Length: > 0 } file } && file != ":memory:";
+    }
+
     /// <summary>Applies pending migrations before the service takes traffic.</summary>
     public static async Task MigrateDatabaseAsync(this IHost app)
     {

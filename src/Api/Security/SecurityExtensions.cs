@@ -3,6 +3,7 @@ using System.Net;
 using System.Threading.RateLimiting;
 using Api.Configuration;
 using Api.Errors;
+using Api.ScaleOut;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -72,22 +73,18 @@ public static class SecurityExtensions
     {
         limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
         limiter.OnRejected = RejectAsync;
-        limiter.AddPolicy(SignUpPolicy, context => PerClientPerMinute(context, options => options.SignUpsPerMinute));
-        limiter.AddPolicy(SignInPolicy, context => PerClientPerMinute(context, _ => SignInsPerMinute));
+        limiter.AddPolicy(SignUpPolicy, context => PerClientPerMinute(context, SignUpPolicy, options => options.SignUpsPerMinute));
+        limiter.AddPolicy(SignInPolicy, context => PerClientPerMinute(context, SignInPolicy, _ => SignInsPerMinute));
     }
 
-    private static RateLimitPartition<string> PerClientPerMinute(HttpContext context, Func<RateLimitOptions, int> permits)
+    private static RateLimitPartition<string> PerClientPerMinute(HttpContext context, string policy, Func<RateLimitOptions, int> permits)
     {
         var options = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
         // The client's address: the connection's, or the one trusted proxies forwarded (UseForwardedHeaders).
         var client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        // Counted for the whole fleet when Redis is configured (ScaleOut/FleetRateLimits.cs).
         return options.Enabled
-            ? RateLimitPartition.GetFixedWindowLimiter(client, _ => new FixedWindowRateLimiterOptions
-            {
-                PermitLimit = permits(options),
-                Window = TimeSpan.FromMinutes(1),
-                QueueLimit = 0,
-            })
+            ? context.RequestServices.GetRequiredService<FleetRateLimits>().PerMinute(policy, client, permits(options))
             : RateLimitPartition.GetNoLimiter(client);
     }
 

@@ -10,9 +10,9 @@ namespace Api.Tests.Infrastructure;
 public static class Signals
 {
     private const int SigQuit = 3;
+    private const int SigTerm = 15;
     private const int SigCont = 18;
     private const int SigStop = 19;
-    private const int SigTerm = 15;
 
     public static void Stop(int pid) => Send(pid, SigStop);
 
@@ -20,7 +20,7 @@ public static class Signals
 
     public static void Quit(int pid) => Send(pid, SigQuit);
 
-    /// <summary>SIGTERM: what a container runtime, Kubernetes or Ctrl+C's neighbour `kill` sends to stop a process.</summary>
+    /// <summary>SIGTERM: the polite stop a container runtime or Kubernetes sends first.</summary>
     public static void Terminate(int pid) => Send(pid, SigTerm);
 
     /// <summary>The process and every process below it (PostgreSQL serves each connection from a child of the postmaster).</summary>
