@@ -115,12 +115,29 @@ run_monitoring_checks() {
   run_check "promtool check rules" promtool check rules prometheus/alerts.yml
   run_check "promtool test rules" promtool test rules prometheus/alerts.test.yml prometheus/alerts.slo.test.yml
   run_check "amtool check-config" amtool check-config alertmanager/alertmanager.yml
+  run_check "promtool test rules, rendered for job=\"orders\",namespace=\"shop\"" check_rendered_rules 'job="orders",namespace="shop"'
+}
+
+# The rules and their tests rendered for a platform's selector (tools/rules/render-rules.sh) pass the same tests.
+check_rendered_rules() { # selector
+  local dir status=0
+  dir=$(mktemp -d)
+  for file in prometheus/alerts.yml prometheus/*.test.yml; do
+    tools/rules/render-rules.sh --selector "$1" "$file" > "$dir/$(basename "$file")" || status=1
+  done
+  if ((status == 0)) && ! grep -q "$1" "$dir/alerts.yml"; then
+    echo "render-rules.sh left alerts.yml without the selector $1" >&2
+    status=1
+  fi
+  ((status == 0)) && (cd "$dir" && promtool test rules ./*.test.yml) || status=1
+  rm -rf "$dir"
+  return $status
 }
 
 # Every small change to a rule of alerts.yml must fail a unit test; prints "N mutants, N killed" or names survivors.
 run_mutation_check() {
   local output
-  if output=$(dotnet run prometheus/mutate-rules.cs 2>&1); then
+  if output=$(dotnet run tools/rules/mutate-rules.cs 2>&1); then
     tail -n 1 <<< "$output"
     record "mutation test of alerts.yml" 1 0
   else

@@ -206,17 +206,18 @@ public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : ICl
     }
 
     [Fact]
-    public async Task Server_errors_fire_HighErrorRate_which_reaches_an_inbox_through_alertmanager()
+    public async Task Server_errors_page_once_through_ErrorBudgetBurnFast_which_reaches_the_oncall_inbox()
     {
-        // A new 5xx series needs a rise between two scrapes to show in rate(): keep failing until the alert arrives.
+        // A new 5xx series needs a rise between two scrapes to show in rate(): keep failing until the page arrives.
         using var failing = new CancellationTokenSource();
         var load = FailRequestsUntilAsync(failing.Token);
         try
         {
-            await Eventually.HoldsAsync(async () => (await stack.Prometheus.AlertsAsync()).Any(a => a.Name == "HighErrorRate" && a.State == "firing"),
-                Patience, "HighErrorRate firing in Prometheus", stack.Diagnostics);
-            await Eventually.HoldsAsync(() => stack.Mail.Received.Any(m => AlertMail.Is(m, "HighErrorRate", "firing")),
-                Patience, "HighErrorRate in the inbox", stack.Diagnostics);
+            await Eventually.HoldsAsync(async () => (await stack.Prometheus.AlertsAsync()) is var alerts &&
+                    alerts.Any(a => a.Name == "ErrorBudgetBurnFast" && a.State == "firing") && alerts.Any(a => a.Name == "HighErrorRate" && a.State == "firing"),
+                Patience, "ErrorBudgetBurnFast and HighErrorRate firing in Prometheus", stack.Diagnostics);
+            await Eventually.HoldsAsync(() => stack.Mail.Received.Any(m => AlertMail.Is(m, "ErrorBudgetBurnFast", "firing")),
+                Patience, "ErrorBudgetBurnFast in the inbox", stack.Diagnostics);
         }
         finally
         {
@@ -225,9 +226,9 @@ public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : ICl
         }
 
         // Critical: the oncall receiver; grouped by job.
-        var received = stack.Mail.Received.First(m => AlertMail.Is(m, "HighErrorRate", "firing"));
+        var received = stack.Mail.Received.First(m => AlertMail.Is(m, "ErrorBudgetBurnFast", "firing"));
         Assert.Equal("oncall@example.com", received.To);
-        Assert.Contains("HighErrorRate api", received.Subject, StringComparison.Ordinal);
+        Assert.Contains("ErrorBudgetBurnFast api", received.Subject, StringComparison.Ordinal);
     }
 
     private async Task FailRequestsUntilAsync(CancellationToken stop)
