@@ -17,8 +17,8 @@ COPY --from=build /app ./
 #   /app/data  the SQLite fallback's file (ConnectionStrings__Sqlite, default data/app.db under the content root /app)
 #              and the mail pickup folder when no SMTP host is set (Email__PickupDirectory, default data/mail)
 #   /tmp       the runtime's diagnostics socket (TMPDIR moves it)
-# Nothing goes to $HOME: Data Protection, which would keep its keys in $HOME/.aspnet, keeps them in memory when the
-# home is not writable (dashboard sign-ins then last until the process stops). The app user owns data/ only.
+# Nothing goes to $HOME: the Data Protection keys live in Redis or the database (src/Api/ScaleOut/KeyRing.cs), and
+# with neither (an in-memory database) in memory when the home is not writable. The app user owns data/ only.
 RUN mkdir -p /app/data && chown "$APP_UID" /app/data
 USER $APP_UID
 # Urls, not ASPNETCORE_URLS: appsettings.json sets Urls (localhost), and it overrides ASPNETCORE_-prefixed variables;

@@ -9,14 +9,14 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
-import { parse, stringify } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 
 const root = join(import.meta.dirname, "..", "..");
 const deploy = join(root, "deploy", "kubernetes");
 const read = (path) => readFileSync(join(root, path), "utf8");
 
-// The label whose value becomes every series' `job` (ServiceMonitor.spec.jobLabel), read from the Service it labels.
-const jobLabel = "app.kubernetes.io/name";
+// The label of the Service api-metrics whose value becomes every series' `job` (ServiceMonitor.spec.jobLabel).
+const jobLabel = "job";
 // The Secret and key holding Metrics:ApiKey; the Deployment's env and the ServiceMonitor both name them.
 const keySecret = { name: "api-secrets", key: "metrics-api-key" };
 
@@ -51,7 +51,7 @@ function serviceMonitor() {
     metadata: { name: "api" },
     spec: {
       jobLabel,
-      selector: { matchLabels: { [jobLabel]: metricsJob(), "app.kubernetes.io/component": "metrics" } },
+      selector: { matchLabels: { "app.kubernetes.io/name": appName(), "app.kubernetes.io/component": "metrics" } },
       endpoints: [
         {
           port: "metrics",
@@ -68,32 +68,44 @@ function serviceMonitor() {
     stringify(monitor, { lineWidth: 0 });
 }
 
-// The `job` label of the app's series: the jobLabel's value on the metrics Service (base/kustomization.yaml's labels).
+// The `job` of the app's series: the jobLabel's value on the Service api-metrics (base/service.yaml).
 function metricsJob() {
-  const base = parse(readFileSync(join(deploy, "base", "kustomization.yaml"), "utf8"));
-  const value = (base.labels ?? []).map((l) => l.pairs?.[jobLabel]).find(Boolean);
-  return value ?? fail(`deploy/kubernetes/base/kustomization.yaml sets no ${jobLabel} label`);
+  const services = parseAllDocuments(readFileSync(join(deploy, "base", "service.yaml"), "utf8")).map((d) => d.toJS());
+  const metrics = services.find((s) => s?.metadata?.name === "api-metrics") ?? fail("base/service.yaml has no Service api-metrics");
+  return metrics.metadata.labels?.[jobLabel] ?? fail(`the Service api-metrics has no ${jobLabel} label`);
 }
 
-// --- The dashboards as one ConfigMap for Grafana's sidecar ----------------------------------------------------------
+// The app's name label, set on every object by base/kustomization.yaml; the ServiceMonitor selects by it.
+function appName() {
+  const base = parse(readFileSync(join(deploy, "base", "kustomization.yaml"), "utf8"));
+  return (base.labels ?? []).map((l) => l.pairs?.["app.kubernetes.io/name"]).find(Boolean)
+    ?? fail("deploy/kubernetes/base/kustomization.yaml sets no app.kubernetes.io/name label");
+}
+
+// --- Each dashboard as a ConfigMap for Grafana's sidecar -------------------------------------------------------------
+// One per file: `kubectl apply` copies an object into its last-applied annotation, which holds 256 KiB at most.
+const annotationLimit = 256 * 1024;
+
 function dashboards() {
   const folder = join(root, "grafana", "dashboards");
   const files = readdirSync(folder).filter((f) => f.endsWith(".json")).sort();
-  let text = header("grafana/dashboards/*.json") +
-    "# kube-prometheus-stack's Grafana sidecar loads every ConfigMap labelled grafana_dashboard: \"1\".\n" +
-    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api-dashboards\n  labels:\n    grafana_dashboard: \"1\"\ndata:\n";
+  const documents = [];
   for (const file of files) {
     const json = readFileSync(join(folder, file), "utf8");
     JSON.parse(json);
+    if (json.length > annotationLimit * 0.9) fail(`${file} is too large for kubectl apply's annotation: apply with --server-side`);
+    const name = `api-dashboard-${file.replace(/\.json$/, "").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}`;
     // A literal block keeps the file byte for byte (checked below), so the diff of a dashboard change reads as one.
     const body = json.replace(/\n$/, "").split("\n").map((line) => (line.length ? `    ${line}` : "")).join("\n");
-    text += `  ${file}: |${json.endsWith("\n") ? "" : "-"}\n${body}\n`;
+    const text = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  labels:\n    grafana_dashboard: "1"\ndata:\n` +
+      `  ${file}: |${json.endsWith("\n") ? "" : "-"}\n${body}\n`;
+    if (parse(text).data[file] !== json) fail(`${file} does not survive the YAML block unchanged`);
+    documents.push(text);
   }
-  const back = parse(text).data;
-  for (const file of files) {
-    if (back[file] !== readFileSync(join(folder, file), "utf8")) fail(`${file} does not survive the YAML block unchanged`);
-  }
-  return text;
+  if (!documents.length) fail("grafana/dashboards holds no dashboard");
+  return header("grafana/dashboards/*.json") +
+    "# kube-prometheus-stack's Grafana sidecar loads every ConfigMap labelled grafana_dashboard: \"1\".\n" +
+    documents.join("---\n");
 }
 
 // --- AlertmanagerConfig, from alertmanager.yml's routes, receivers and inhibit rules ---------------------------------

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using Api.Configuration;
 using Api.Observability;
 using Api.Queue;
+using Api.ScaleOut;
 using Api.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -124,12 +125,12 @@ public class KubernetesManifestTests
         var preStop = List(Map(Map(Map(container, "lifecycle"), "preStop"), "exec"), "command").Cast<string>().ToList();
         Assert.Equal("sleep", preStop[0]);
         var preStopSeconds = int.Parse(preStop[1]);
-        // No drain setting yet: the port closes ~20 ms after SIGTERM (FACTS.md, "Shutdown today").
-        const int drainSeconds = 0;
+        var drainSeconds = new ConfigurationBuilder().AddInMemoryCollection(settings).Build()
+            .ReadValidatedOptions<ShutdownOptions>(ShutdownOptions.Section).DrainSeconds;
         var needed = preStopSeconds + drainSeconds + host.ShutdownTimeout.TotalSeconds + queue.ShutdownTimeoutSeconds;
         var grace = int.Parse((string)manifests.PodSpec["terminationGracePeriodSeconds"]);
         Assert.True(grace > needed,
-            $"{overlay}: terminationGracePeriodSeconds {grace} must exceed preStop {preStopSeconds} + drain {drainSeconds} + HostOptions.ShutdownTimeout " +
+            $"{overlay}: terminationGracePeriodSeconds {grace} must exceed preStop {preStopSeconds} + Shutdown:DrainSeconds {drainSeconds} + HostOptions.ShutdownTimeout " +
             $"{host.ShutdownTimeout.TotalSeconds} + Queue:ShutdownTimeoutSeconds {queue.ShutdownTimeoutSeconds} = {needed} s");
 
         // A readiness probe that gives up before the app's slowest readiness answer would fail pods whose dependency is merely slow.
