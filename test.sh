@@ -19,6 +19,7 @@ declare -A NEEDS=(
   ["docker-compose"]="docker-compose"
   ["chromium"]="chromium"
   ["npm"]="npm"
+  ["haproxy"]="haproxy"
 )
 
 missing=()
