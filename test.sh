@@ -20,6 +20,7 @@ declare -A NEEDS=(
   ["victoria-metrics"]="victoria-metrics"
   ["chromium"]="chromium"
   ["npm"]="npm"
+  ["haproxy"]="haproxy"
   # kubectl renders deploy/kubernetes (its built-in Kustomize); Debian 12 has no package of it: this name is the one
   # Kubernetes' and Google Cloud's apt repositories use.
   ["kubectl"]="kubectl"

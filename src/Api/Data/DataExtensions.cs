@@ -80,8 +80,14 @@ public static class DataExtensions
         // listens, and the pooled context that migrates goes back to the pool: the first requests' commands inherited
         // "nobody" and their database spans were lost (TracingTests, intermittently). Started now, tracing listens first.
         _ = app.Services.GetService<OpenTelemetry.Trace.TracerProvider>();
-        await using var scope = app.Services.CreateAsyncScope();
-        var database = scope.ServiceProvider.GetRequiredService<AppDbContext>().Database;
+        // On an empty PostgreSQL database EF Core first reads a migrations history table that does not exist yet and logs
+        // that failed command as an error, on every fresh deploy, which trips log-based alerting. The context that
+        // migrates logs failed commands at Debug; a migration that really fails still throws and stops start-up.
+        var options = new DbContextOptionsBuilder<AppDbContext>(app.Services.GetRequiredService<DbContextOptions<AppDbContext>>())
+            .ConfigureWarnings(warnings => warnings.Log((Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.CommandError, LogLevel.Debug)))
+            .Options;
+        await using var context = new AppDbContext(options);
+        var database = context.Database;
         // Data:CommandTimeoutSeconds bounds what a request waits; a migration (an index on a big table) may need longer.
         database.SetCommandTimeout(TimeSpan.FromMinutes(10));
         await database.MigrateAsync();
