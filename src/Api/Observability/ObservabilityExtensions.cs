@@ -26,6 +26,8 @@ public static class ObservabilityExtensions
         "Microsoft.AspNetCore.Http.Connections",
         "Microsoft.AspNetCore.Diagnostics",
         "Microsoft.EntityFrameworkCore",
+        "Npgsql",
+        "Microsoft.AspNetCore.RateLimiting",
     ];
 
     public static IHostApplicationBuilder AddObservability(this IHostApplicationBuilder builder)
