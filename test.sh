@@ -122,7 +122,7 @@ run_monitoring_checks() {
   run_check "promtool check config (ha)" promtool check config --syntax-only "$ha_config"
   rm -f "$ha_config"
   run_check "promtool check rules" promtool check rules prometheus/alerts.yml
-  run_check "promtool test rules" promtool test rules prometheus/alerts.test.yml prometheus/alerts.slo.test.yml
+  run_check "promtool test rules" promtool test rules prometheus/*.test.yml
   run_check "amtool check-config" amtool check-config alertmanager/alertmanager.yml
   run_check "promtool test rules, rendered for job=\"orders\",namespace=\"shop\"" check_rendered_rules 'job="orders",namespace="shop"'
 }
@@ -132,7 +132,11 @@ check_rendered_rules() { # selector
   local dir status=0
   dir=$(mktemp -d)
   for file in prometheus/alerts.yml prometheus/*.test.yml; do
-    tools/rules/render-rules.sh --selector "$1" "$file" > "$dir/$(basename "$file")" || status=1
+    if grep -qF 'job="api"' "$file"; then   # a test file of exporters only has nothing to render
+      tools/rules/render-rules.sh --selector "$1" "$file" > "$dir/$(basename "$file")" || status=1
+    else
+      cp "$file" "$dir/"
+    fi
   done
   if ((status == 0)) && ! grep -q "$1" "$dir/alerts.yml"; then
     echo "render-rules.sh left alerts.yml without the selector $1" >&2

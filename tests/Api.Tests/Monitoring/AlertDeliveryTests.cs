@@ -36,6 +36,19 @@ public sealed class RunbookTests
         }
     }
 
+    [Fact]
+    public void MONITORING_md_lists_every_alert_once_with_the_severity_of_its_rule()
+    {
+        var text = File.ReadAllText(MonitoringConfig.RepositoryFile("MONITORING.md"));
+        var alerting = text[text.IndexOf("\n## Alerting", StringComparison.Ordinal)..];
+        alerting = alerting[..alerting.IndexOf("\n## ", 5, StringComparison.Ordinal)];
+        var rows = Regex.Matches(alerting, @"^\| `(?<name>\w+)` \| (?<severity>critical|warning|none) \|", RegexOptions.Multiline)
+            .Select(m => (Name: m.Groups["name"].Value, Severity: m.Groups["severity"].Value)).ToList();
+        var rules = MonitoringEndToEndTests.LoadRules().Where(r => r.ContainsKey("alert"))
+            .Select(r => (Name: (string)r["alert"], Severity: (string)((Dictionary<object, object>)r["labels"])["severity"])).ToList();
+        Assert.Equal(rules.Order(), rows.Order());
+    }
+
     internal static string RunbookUrl(string alertname) =>
         (string)((Dictionary<object, object>)MonitoringEndToEndTests.LoadRules().Single(r => r.TryGetValue("alert", out var a) && (string)a == alertname)["annotations"])["runbook_url"];
 }
