@@ -20,6 +20,7 @@ public sealed class PromtoolCheckMetricsTests(PromtoolCheckMetricsTests.App app)
         ("dotnet_timer_count", "should not have \"_count\" suffix"),
         ("process_thread_count", "should not have \"_count\" suffix"),
         ("process_unix_file_descriptor_count", "should not have \"_count\" suffix"),
+        ("db_client_connection_count", "should not have \"_count\" suffix"),
         // EF Core's meter gives its instruments no description.
         ("microsoft_entityframeworkcore_", "no help text"),
         // The original guide's name for a gauge: kept because its dashboards query it.
