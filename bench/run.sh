@@ -37,7 +37,7 @@ SCANNER_BATCH=100000
 
 OUT=$ROOT/bench/out/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT/raw"
-source bench/lib.sh
+source bench/lib/lib.sh
 
 # --- Tools ------------------------------------------------------------------------------------------------------------
 if ! command -v wrk > /dev/null; then

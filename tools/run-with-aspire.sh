@@ -5,15 +5,7 @@
 # the dashboard when the API stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VERSION=13.6.5
-DASHBOARD=${NUGET_PACKAGES:-$HOME/.nuget/packages}/aspire.dashboard.sdk.linux-x64/$VERSION/tools/Aspire.Dashboard
-if [[ ! -x $DASHBOARD ]]; then
-  restore=$(mktemp -d)
-  printf '%s\n' '<Project Sdk="Microsoft.NET.Sdk">' '  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>' \
-    "  <ItemGroup><PackageDownload Include=\"Aspire.Dashboard.Sdk.linux-x64\" Version=\"[$VERSION]\" /></ItemGroup>" '</Project>' > "$restore/restore.csproj"
-  dotnet restore "$restore/restore.csproj" > /dev/null
-  rm -rf "$restore"
-fi
+DASHBOARD=$(tools/restore-aspire-dashboard.sh)
 
 ASPNETCORE_URLS=http://localhost:18888 ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL=http://127.0.0.1:4318 \
   ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS=true "$DASHBOARD" > /dev/null 2>&1 &

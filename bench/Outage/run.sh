@@ -9,7 +9,7 @@ for tool in redis-server python3 curl; do
   command -v "$tool" > /dev/null || { echo "needs $tool (apt-get install -y --no-install-recommends redis-server python3 curl)" >&2; exit 1; }
 done
 
-source bench/lib.sh
+source bench/lib/lib.sh
 REDIS_PIDS=()
 
 dotnet build -c Release src/Api --nologo -v q > "$TMP/build.log" 2>&1 || { cat "$TMP/build.log" >&2; exit 1; }

@@ -24,7 +24,7 @@ if ((QUICK)); then ROUNDS=${REALPATH_ROUNDS:-2} DURATION=3 WARMUP=2; else ROUNDS
 CONNECTIONS=32
 SEED_USERS=10000
 BENCH_NAME=realpath
-source bench/lib.sh
+source bench/lib/lib.sh
 OUT=${OUT:-$ROOT/bench/out/realpath-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT/raw"
 chmod 755 "$TMP"

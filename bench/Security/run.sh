@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 PARALLEL=${1:-64}
 MB=${2:-28}
 dotnet build -c Release src/Api --nologo -v q > /dev/null
-source bench/lib.sh
+source bench/lib/lib.sh
 
 { printf '{"name":"Padded","email":"padded@example.com","pad":"'; head -c $((MB * 1024 * 1024)) /dev/zero | tr '\0' x; printf '"}'; } > "$TMP/body.json"
 rss_mb() { awk -v k="$2" '$1 == k":" {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }

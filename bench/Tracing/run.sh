@@ -20,7 +20,7 @@ ROOT=$PWD
 ROUNDS=${1:-5} DURATION=${2:-6} RECEIVER=${3:-sink} CONNECTIONS=32
 command -v wrk > /dev/null || { echo "needs wrk: apt-get install -y --no-install-recommends wrk" >&2; exit 1; }
 
-source bench/lib.sh
+source bench/lib/lib.sh
 
 say "building (Release) and restoring the Aspire dashboard"
 dotnet build -c Release src/Api --nologo -v q > "$TMP/build.log" 2>&1 || { cat "$TMP/build.log"; exit 1; }
@@ -35,15 +35,7 @@ class Sink(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args): pass
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
 PY
-mkdir -p "$TMP/restore"
-cat > "$TMP/restore/restore.csproj" << 'XML'
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
-  <ItemGroup><PackageDownload Include="Aspire.Dashboard.Sdk.linux-x64" Version="[13.6.5]" /></ItemGroup>
-</Project>
-XML
-dotnet restore "$TMP/restore/restore.csproj" > /dev/null
-DASHBOARD=${NUGET_PACKAGES:-$HOME/.nuget/packages}/aspire.dashboard.sdk.linux-x64/13.6.5/tools/Aspire.Dashboard
+DASHBOARD=$(tools/restore-aspire-dashboard.sh)
 
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs));" \
   "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS rounds × ${DURATION} s, wrk -t1 -c$CONNECTIONS; receiver: $RECEIVER"

@@ -84,12 +84,9 @@ public sealed class LoggingApiFactory(IReadOnlyDictionary<string, string?> setti
 
 internal static class EmailTestExtensions
 {
-    public static async Task<HttpResponseMessage> CreateUserAsync(this HttpClient client, string name, string email) =>
-        await client.PostAsJsonAsync("/api/users", new { name, email });
-
     public static async Task CreateUsersAsync(this HttpClient client, IEnumerable<string> emails, Func<string>? diagnostics = null)
     {
-        var responses = await Task.WhenAll(emails.Select(email => client.CreateUserAsync("User " + email.Split('@')[0], email)));
+        var responses = await Task.WhenAll(emails.Select(email => client.PostUserAsync("User " + email.Split('@')[0], email)));
         foreach (var response in responses)
         {
             Assert.True(response.StatusCode == HttpStatusCode.Created,

@@ -1,17 +1,15 @@
 using System.Text.Json;
+using Api.Tests.Monitoring;
 
 namespace Api.Tests.Infrastructure;
 
 /// <summary>
 /// A real OTLP receiver: the Aspire dashboard (NuGet <c>Aspire.Dashboard.Sdk.linux-x64</c>), started on loopback with
 /// anonymous access, OTLP over HTTP, and its telemetry API, which answers in OTLP JSON. The package is restored on first
-/// use through a throwaway project, so a fresh clone needs nothing installed by hand.
+/// use (tools/restore-aspire-dashboard.sh), so a fresh clone needs nothing installed by hand.
 /// </summary>
 public sealed class AspireDashboard : IAsyncDisposable
 {
-    public const string PackageId = "Aspire.Dashboard.Sdk.linux-x64";
-    public const string PackageVersion = "13.6.5";
-
     private static readonly SemaphoreSlim InstallLock = new(1, 1);
 
     private readonly NativeProcess _process;
@@ -109,47 +107,18 @@ public sealed class AspireDashboard : IAsyncDisposable
                 a => a.GetProperty("value").EnumerateObject().FirstOrDefault().Value.ToString())
             : [];
 
-    /// <summary>The dashboard's executable, restoring its package first when the NuGet cache lacks it.</summary>
+    /// <summary>The dashboard's executable, restored by tools/restore-aspire-dashboard.sh (the one place its version is written).</summary>
     private static async Task<string> InstallAsync()
     {
-        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
-            ? configured
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        var binary = Path.Combine(packages, PackageId.ToLowerInvariant(), PackageVersion, "tools", "Aspire.Dashboard");
         await InstallLock.WaitAsync();
         try
         {
-            if (!File.Exists(binary))
-            {
-                // PackageDownload fetches a package without referencing it: the one way to get a tool package restored.
-                var folder = TempFolder.Create("api-tests-aspire-restore");
-                try
-                {
-                    await File.WriteAllTextAsync(Path.Combine(folder, "restore.csproj"), $"""
-                        <Project Sdk="Microsoft.NET.Sdk">
-                          <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
-                          <ItemGroup><PackageDownload Include="{PackageId}" Version="[{PackageVersion}]" /></ItemGroup>
-                        </Project>
-                        """);
-                    await NativeProcess.RunAsync("dotnet", ["restore", "restore.csproj"], timeout: TimeSpan.FromMinutes(5), workingDirectory: folder);
-                }
-                catch (Exception exception)
-                {
-                    throw new InvalidOperationException(
-                        $"The Aspire dashboard ({PackageId} {PackageVersion}) could not be restored from NuGet; the tests of traces and logs need it.", exception);
-                }
-                finally
-                {
-                    TempFolder.Delete(folder);
-                }
-            }
-
-            if (!File.Exists(binary))
-            {
-                throw new InvalidOperationException($"{PackageId} {PackageVersion} was restored, but {binary} is missing.");
-            }
-
-            return binary;
+            var output = await NativeProcess.RunAsync("bash", [MonitoringConfig.RepositoryFile("tools/restore-aspire-dashboard.sh")], timeout: TimeSpan.FromMinutes(5));
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+        }
+        catch (InvalidOperationException exception)
+        {
+            throw new InvalidOperationException("The Aspire dashboard could not be restored from NuGet; the tests of traces and logs need it.", exception);
         }
         finally
         {

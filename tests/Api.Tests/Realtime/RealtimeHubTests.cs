@@ -168,12 +168,7 @@ public sealed class RealtimeHubTests(RealtimeHubTests.App app) : IClassFixture<R
         .WithKeepAliveInterval(TimeSpan.FromMilliseconds(500))
         .Build();
 
-    private async Task<UserResponse> CreateUserAsync(string name)
-    {
-        var response = await _client.PostAsJsonAsync("/api/users", new { name, email = $"rt-{Guid.NewGuid():N}@example.com" });
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return await response.ReadJsonAsync<UserResponse>();
-    }
+    private Task<UserResponse> CreateUserAsync(string name) => _client.CreateUserAsync(name);
 
     private Task GaugeReachesAsync(double expected, TimeSpan? within = null)
     {
