@@ -17,8 +17,10 @@ declare -A NEEDS=(
   ["prometheus-postgres-exporter"]="prometheus-postgres-exporter"
   ["prometheus-redis-exporter"]="prometheus-redis-exporter"
   ["docker-compose"]="docker-compose"
+  ["victoria-metrics"]="victoria-metrics"
   ["chromium"]="chromium"
   ["npm"]="npm"
+  ["haproxy"]="haproxy"
   # kubectl renders deploy/kubernetes (its built-in Kustomize); Debian 12 has no package of it: this name is the one
   # Kubernetes' and Google Cloud's apt repositories use.
   ["kubectl"]="kubectl"
@@ -105,6 +107,7 @@ run_monitoring_checks() {
   printf '%s\n' GRAFANA_ADMIN_PASSWORD=x METRICS_API_KEY=x POSTGRES_PASSWORD=x > "$env_file"
   run_check "docker-compose config" docker-compose --env-file "$env_file" --profile app config -q
   run_check "docker-compose config (API_TARGET=host)" env API_TARGET=host docker-compose --env-file "$env_file" config -q
+  run_check "docker-compose config (--profile ha)" env API_TARGET=ha docker-compose --env-file "$env_file" --profile app --profile ha config -q
   rm -f "$env_file"
   # .env.example leaves every secret empty, so a copy nobody filled in stops `docker-compose config` with the name.
   run_check "docker-compose refuses .env.example's empty secrets" bash -c \
@@ -112,6 +115,12 @@ run_monitoring_checks() {
   # --syntax-only: the scrape key file exists only inside the container; the end-to-end test (Monitoring/) loads the
   # whole configuration, key file and rules included, into a real Prometheus.
   run_check "promtool check config" promtool check config --syntax-only prometheus/prometheus.yml
+  # What the ha replicas load: prometheus.yml with the shape's remote_write appended (docker-compose.yml's entrypoint).
+  local ha_config
+  ha_config=$(mktemp --suffix=.yml)
+  cat prometheus/prometheus.yml prometheus/targets/ha/remote-write.yml > "$ha_config"
+  run_check "promtool check config (ha)" promtool check config --syntax-only "$ha_config"
+  rm -f "$ha_config"
   run_check "promtool check rules" promtool check rules prometheus/alerts.yml
   run_check "promtool test rules" promtool test rules prometheus/alerts.test.yml prometheus/alerts.slo.test.yml
   run_check "amtool check-config" amtool check-config alertmanager/alertmanager.yml

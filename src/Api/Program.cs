@@ -24,8 +24,7 @@ builder.AddEmail();
 builder.AddApiDocs();
 builder.AddScaleOut();
 
-var app = builder.Build();
-if (!app.HasValidConfiguration())
+if (builder.BuildWhenConfigurationIsValid() is not { } app || !app.HoldsItsDatabaseFile())
 {
     return 1;
 }

@@ -1,4 +1,6 @@
+using Api.Configuration;
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 
 namespace Api.Observability;
 
@@ -11,6 +13,20 @@ public static class ConsoleLogExtensions
     public static IHostApplicationBuilder AddConsoleLogFormats(this IHostApplicationBuilder builder)
     {
         builder.Logging.AddConsoleFormatter<JsonLogFormatter, ConsoleFormatterOptions>();
+        builder.Services.AddSingleton<IStartUpCheck, ConsoleFormatterCheck>();
         return builder;
+    }
+}
+
+/// <summary>An unknown formatter name would fall back to the default format without a word.</summary>
+internal sealed class ConsoleFormatterCheck(IOptionsMonitor<ConsoleLoggerOptions> console, IEnumerable<ConsoleFormatter> formatters) : IStartUpCheck
+{
+    public IEnumerable<string> Problems()
+    {
+        var name = console.CurrentValue.FormatterName;
+        var known = formatters.Select(formatter => formatter.Name).Order(StringComparer.Ordinal).ToList();
+        return name is null || known.Contains(name, StringComparer.OrdinalIgnoreCase)
+            ? []
+            : [$"Logging:Console:FormatterName must be one of {string.Join(", ", known)}, got '{name}'"];
     }
 }

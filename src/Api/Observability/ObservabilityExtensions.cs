@@ -70,7 +70,9 @@ public static class ObservabilityExtensions
                 // A sampled request's trace id rides on its histogram bucket and counter as an exemplar (OpenMetrics
                 // only), so a latency spike on the dashboard links to a slow request's trace.
                 .SetExemplarFilter(ExemplarFilterType.TraceBased)
-                .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = options.ScrapeCacheMilliseconds));
+                .AddPrometheusExporter());
+        builder.Services.AddOptions<OpenTelemetry.Exporter.PrometheusAspNetCoreOptions>().Configure<Microsoft.Extensions.Options.IOptions<MetricsOptions>>(
+            (exporter, metrics) => exporter.ScrapeResponseCacheDurationMilliseconds = metrics.Value.ScrapeCacheMilliseconds);
         builder.AddTracing();
         builder.AddConsoleLogFormats();
         builder.AddOtlpExport();
@@ -88,7 +90,13 @@ public static class ObservabilityExtensions
     public static IApplicationBuilder UseHttpMetrics(this IApplicationBuilder app)
     {
         var options = app.ApplicationServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value;
-        return options.Enabled ? app.UseMiddleware<HttpMetricsMiddleware>() : app;
+        if (options.Enabled is not null)
+        {
+            app.ApplicationServices.GetRequiredService<ILogger<MetricsOptions>>().LogWarning(
+                "Metrics:Enabled is deprecated: it switches only the HTTP request metrics; set Metrics:HttpRequests:Enabled instead");
+        }
+
+        return options.RecordsHttpRequests ? app.UseMiddleware<HttpMetricsMiddleware>() : app;
     }
 
     /// <summary>With <c>Metrics:Port</c> set, that port serves only the scrape and the probes, and only it serves the scrape.</summary>

@@ -1,5 +1,7 @@
 using Api.Configuration;
 using Api.Data;
+using Api.Observability;
+using Microsoft.Extensions.Options;
 
 namespace Api.ScaleOut;
 
@@ -21,6 +23,14 @@ public static class ScaleOutExtensions
         builder.AddSharedKeyRing(shared);
         builder.Services.AddSingleton(services => new FleetRateLimits(
             services.GetRequiredService<ILogger<FleetRateLimits>>(), TimeProvider.System, services.GetService<FleetRedis>()));
+
+        builder.Services.AddValidatedOptions<ShutdownOptions>(ShutdownOptions.Section);
+        builder.Services.AddSingleton<DrainedConnections>();
+        builder.Services.AddSingleton<Drain>();
+        builder.Services.AddSingleton<IHostLifetime, DrainingLifetime>();
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<ShutdownOptions>>((host, shutdown) =>
+            host.ShutdownTimeout = TimeSpan.FromSeconds(shutdown.Value.GraceSeconds));
+        builder.Services.AddHealthChecks().AddCheck<DrainHealthCheck>("drain", tags: [ObservabilityExtensions.ReadyTag]);
         return builder;
     }
 }

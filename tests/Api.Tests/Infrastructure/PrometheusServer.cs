@@ -23,6 +23,9 @@ public sealed class PrometheusServer : IAsyncDisposable
     public int Port { get; }
     public string Output => _process.Output;
 
+    /// <summary>SIGKILL, as when its host dies: no last scrape, no flush of what remote_write still queues.</summary>
+    public void Kill() => _process.Kill();
+
     /// <param name="port">Chosen by the caller, because the configuration names it (Prometheus scrapes itself).</param>
     /// <param name="extraArguments">Further flags, such as <c>--enable-feature=exemplar-storage</c>.</param>
     public static async Task<PrometheusServer> StartAsync(string configFile, int port, IReadOnlyList<string>? extraArguments = null)

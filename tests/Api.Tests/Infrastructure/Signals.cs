@@ -4,7 +4,7 @@ namespace Api.Tests.Infrastructure;
 
 /// <summary>
 /// SIGSTOP and SIGCONT, to make a server hang rather than die: its sockets stay open and the kernel still accepts
-/// connections, but nothing answers, as with a server stuck on a full disk or a lock (see FACTS.md, "Faults"). And
+/// connections, but nothing answers, as with a server stuck on a full disk or a lock (a kill -9 would fail them at once). And
 /// SIGQUIT, PostgreSQL's immediate shutdown, for a process that must stop a server within milliseconds.
 /// </summary>
 public static class Signals

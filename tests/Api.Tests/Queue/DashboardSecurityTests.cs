@@ -166,26 +166,3 @@ public sealed class DashboardSecurityTests(DashboardSecurityTests.App app) : ICl
         return _client.SendAsync(request);
     }
 }
-
-public sealed class DashboardOptInTests
-{
-    [Fact]
-    public async Task The_local_opt_in_is_refused_outside_development_with_a_message_naming_the_key()
-    {
-        var folder = TempFolder.Create("api-tests-dashboard-opt-in");
-        try
-        {
-            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => AppProcess.StartAsync(folder, new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
-                ["Queue:Dashboard:AllowLocalRequestsWithoutKey"] = "true",
-            }));
-
-            Assert.Contains("Queue:Dashboard:AllowLocalRequestsWithoutKey", error.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
-    }
-}
