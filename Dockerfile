@@ -13,7 +13,12 @@ RUN dotnet publish src/Api/Api.csproj -c Release --no-restore -o /app
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
-# The SQLite fallback writes under data/; everything else in /app stays read-only for the app user.
+# What the app writes, all of it, so the root filesystem can be read-only (deploy/kubernetes mounts an emptyDir on each):
+#   /app/data  the SQLite fallback's file (ConnectionStrings__Sqlite, default data/app.db under the content root /app)
+#              and the mail pickup folder when no SMTP host is set (Email__PickupDirectory, default data/mail)
+#   /tmp       the runtime's diagnostics socket (TMPDIR moves it)
+# Nothing goes to $HOME: the Data Protection keys live in Redis or the database (src/Api/ScaleOut/KeyRing.cs), and
+# with neither (an in-memory database) in memory when the home is not writable. The app user owns data/ only.
 RUN mkdir -p /app/data && chown "$APP_UID" /app/data
 USER $APP_UID
 # Urls, not ASPNETCORE_URLS: appsettings.json sets Urls (localhost), and it overrides ASPNETCORE_-prefixed variables;

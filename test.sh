@@ -20,6 +20,10 @@ declare -A NEEDS=(
   ["victoria-metrics"]="victoria-metrics"
   ["chromium"]="chromium"
   ["npm"]="npm"
+  ["haproxy"]="haproxy"
+  # kubectl renders deploy/kubernetes (its built-in Kustomize); Debian 12 has no package of it: this name is the one
+  # Kubernetes' and Google Cloud's apt repositories use.
+  ["kubectl"]="kubectl"
 )
 
 missing=()
@@ -53,6 +57,8 @@ if ! cmp -s "$lint/package-lock.json" "$lint/node_modules/.installed-package-loc
     echo "test.sh: npm ci in $lint failed; it needs Node.js 20+ and npm (Debian: apt-get install -y nodejs npm)" >&2
   fi
 fi
+# The manifest validator and generator of deploy/kubernetes, the same way (tools/kubernetes/install.sh).
+tools/kubernetes/install.sh || echo "test.sh: installing tools/kubernetes failed" >&2
 
 # --- Suites. Each adds its counts; a suite that cannot run at all counts as one failure. ----------------------------
 passed=0
@@ -103,6 +109,9 @@ run_monitoring_checks() {
   run_check "docker-compose config (API_TARGET=host)" env API_TARGET=host docker-compose --env-file "$env_file" config -q
   run_check "docker-compose config (--profile ha)" env API_TARGET=ha docker-compose --env-file "$env_file" --profile app --profile ha config -q
   rm -f "$env_file"
+  # .env.example leaves every secret empty, so a copy nobody filled in stops `docker-compose config` with the name.
+  run_check "docker-compose refuses .env.example's empty secrets" bash -c \
+    'out=$(docker-compose --env-file .env.example --profile app config -q 2>&1) && exit 1; grep -q "in .env" <<< "$out"'
   # --syntax-only: the scrape key file exists only inside the container; the end-to-end test (Monitoring/) loads the
   # whole configuration, key file and rules included, into a real Prometheus.
   run_check "promtool check config" promtool check config --syntax-only prometheus/prometheus.yml
@@ -115,12 +124,29 @@ run_monitoring_checks() {
   run_check "promtool check rules" promtool check rules prometheus/alerts.yml
   run_check "promtool test rules" promtool test rules prometheus/alerts.test.yml prometheus/alerts.slo.test.yml
   run_check "amtool check-config" amtool check-config alertmanager/alertmanager.yml
+  run_check "promtool test rules, rendered for job=\"orders\",namespace=\"shop\"" check_rendered_rules 'job="orders",namespace="shop"'
+}
+
+# The rules and their tests rendered for a platform's selector (tools/rules/render-rules.sh) pass the same tests.
+check_rendered_rules() { # selector
+  local dir status=0
+  dir=$(mktemp -d)
+  for file in prometheus/alerts.yml prometheus/*.test.yml; do
+    tools/rules/render-rules.sh --selector "$1" "$file" > "$dir/$(basename "$file")" || status=1
+  done
+  if ((status == 0)) && ! grep -q "$1" "$dir/alerts.yml"; then
+    echo "render-rules.sh left alerts.yml without the selector $1" >&2
+    status=1
+  fi
+  ((status == 0)) && (cd "$dir" && promtool test rules ./*.test.yml) || status=1
+  rm -rf "$dir"
+  return $status
 }
 
 # Every small change to a rule of alerts.yml must fail a unit test; prints "N mutants, N killed" or names survivors.
 run_mutation_check() {
   local output
-  if output=$(dotnet run prometheus/mutate-rules.cs 2>&1); then
+  if output=$(dotnet run tools/rules/mutate-rules.cs 2>&1); then
     tail -n 1 <<< "$output"
     record "mutation test of alerts.yml" 1 0
   else
@@ -129,8 +155,16 @@ run_mutation_check() {
   fi
 }
 
+run_kubernetes_checks() {
+  run_check "kubernetes: generated files up to date" tools/kubernetes/check.sh generated
+  run_check "kubernetes: overlays render and validate" tools/kubernetes/check.sh schemas
+  run_check "kubernetes: PrometheusRule passes the rule tests" tools/kubernetes/check.sh rules
+  run_check "kubernetes: bad manifests fail the validation" tools/kubernetes/check.sh bad-manifests
+}
+
 run_monitoring_checks
 run_mutation_check
+run_kubernetes_checks
 run_dotnet_tests
 
 echo "$passed passed, $failed failed"

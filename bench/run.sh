@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh [--quick] [--only-metrics]: the service's speed, measured side by side in one run, printed as the tables of
 # BENCHMARKS.md. --only-metrics runs part 1 alone, without the NestJS and bare Kestrel peers (the metrics-cost question).
-#   1. HTTP throughput and p99 with wrk over loopback: the API with Metrics:Enabled true vs false (GET / and
+#   1. HTTP throughput and p99 with wrk over loopback: the API with Metrics:HttpRequests:Enabled true vs false (GET / and
 #      GET /api/users/{id} on SQLite), pinned (server on core 0, wrk on core 1) and not pinned (both share the cores),
 #      each beside a second, identical metrics-off server (A/A: the noise floor); the seed's NestJS stack and bare
 #      Kestrel on GET /. Every server is warmed up first (90 s when pinned: see Part 1). Each round runs the servers
@@ -109,7 +109,7 @@ start_server() { # name port pinned(1|0)
     nest) (cd bench/peers/nestjs && NODE_ENV=production exec "${cpu[@]}" node dist/main.js --port="$2") > "$OUT/$1.log" 2>&1 & ;;
     bare) (cd bench/peers/bare-kestrel/bin/Release/net10.0 && exec "${cpu[@]}" dotnet BareKestrel.dll --urls "http://127.0.0.1:$2") > "$OUT/$1.log" 2>&1 & ;;
     *) (cd "$app" && RateLimit__Enabled=false exec "${cpu[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
-      --Metrics:Enabled="$metrics" --ConnectionStrings:Sqlite="Data Source=$TMP/$1.db" --Email:PickupDirectory="$TMP/$1-mail") > "$OUT/$1.log" 2>&1 & ;;
+      --Metrics:HttpRequests:Enabled="$metrics" --ConnectionStrings:Sqlite="Data Source=$TMP/$1.db" --Email:PickupDirectory="$TMP/$1-mail") > "$OUT/$1.log" 2>&1 & ;;
   esac
   PIDS+=($!) SERVER_PID[$1]=$!
   SERVER_URL[$1]=http://127.0.0.1:$2 SERVER_PINNED[$1]=$3

@@ -7,32 +7,44 @@ using Api.Errors;
 using Api.Observability;
 using Api.Queue;
 using Api.Realtime;
+using Api.ScaleOut;
 using Api.Security;
+using Api.ServiceDefaults;
 using Api.Users;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContentRoot.Resolve(args) });
 
-builder.AddErrorHandling();
+builder.AddServiceDefaults();
 builder.AddSecurity();
-builder.AddObservability();
 builder.AddData();
 builder.AddUsers();
 builder.AddRealtime();
 builder.AddQueue();
 builder.AddEmail();
 builder.AddApiDocs();
+builder.AddScaleOut();
 
-var app = builder.Build();
-if (!app.HasValidConfiguration())
+if (builder.BuildWhenConfigurationIsValid() is not { } app || !app.HoldsItsDatabaseFile())
 {
     return 1;
 }
 
+// The middleware, outermost first. The HTTP metrics see the status the error handling sent; everything after routing
+// knows the endpoint, so a 413 or a 429 is counted under its route.
 app.UseHttpMetrics();
 app.UseErrorHandling();
-app.UseSecurity();
+app.UseForwardedHeadersFromTrustedProxies();
+app.UseSecurityHeaders();
+app.UseMetricsPort();
+app.UseHeadAsGet();
+app.UseRouting();
+app.UseRequestBodyLimit();
+app.UseRateLimiter();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseAntiforgery();
 
-app.MapObservability();
+app.MapDefaultEndpoints();
 app.MapRoot();
 app.MapUsers();
 app.MapRealtime();

@@ -1,21 +1,23 @@
+using System.Collections;
 using Microsoft.Extensions.Options;
 
 namespace Api.Configuration;
 
 /// <summary>
-/// The one way this service reads a settings section: <c>services.AddValidatedOptions&lt;T&gt;("Section")</c>. The
-/// section is bound to <typeparamref name="T"/> (lists replace the defaults in code instead of appending to them) and
-/// checked, nested objects included, at start-up; every problem names the key as the user wrote it
-/// (<c>Email:Smtp:Port must be between 1 and 65535, got 99999</c>). <see cref="ConfigurationErrors"/> prints them.
+/// The one way this service reads a settings section: <c>services.AddValidatedOptions&lt;T&gt;("Section")</c>, the
+/// framework's <c>BindConfiguration</c> and <c>ValidateOnStart</c> with two additions. A list in configuration replaces
+/// the list in code (the binder appends to it: <c>Metrics:DurationBuckets:0=30</c> means exactly [30]), and every problem
+/// names the key as the user wrote it (<see cref="KeyNamingValidator{T}"/>); <see cref="ConfigurationErrors"/> prints them.
 /// </summary>
 public static class ValidatedOptions
 {
     public static OptionsBuilder<T> AddValidatedOptions<T>(this IServiceCollection services, string section) where T : class
     {
         services.AddSingleton(new ValidatedSection(typeof(T), section));
-        services.AddSingleton<IValidateOptions<T>>(provider => new SectionValidator<T>(provider.GetRequiredService<IConfiguration>().GetSection(section)));
+        services.AddSingleton<IValidateOptions<T>>(provider => new KeyNamingValidator<T>(provider.GetRequiredService<IConfiguration>().GetSection(section)));
         return services.AddOptions<T>()
-            .Configure<IConfiguration>((options, configuration) => SectionBinder.Bind(configuration.GetSection(section), options))
+            .Configure<IConfiguration>((options, configuration) => EmptyConfiguredLists(configuration.GetSection(section), options))
+            .BindConfiguration(section)
             .ValidateOnStart();
     }
 
@@ -26,16 +28,35 @@ public static class ValidatedOptions
     public static T ReadValidatedOptions<T>(this IConfiguration configuration, string section) where T : class, new()
     {
         var options = new T();
-        SectionBinder.Bind(configuration.GetSection(section), options);
-        return options;
+        try
+        {
+            EmptyConfiguredLists(configuration.GetSection(section), options);
+            configuration.GetSection(section).Bind(options);
+            return options;
+        }
+        catch (InvalidOperationException)
+        {
+            return new T();
+        }
     }
 
-    private sealed class SectionValidator<T>(IConfigurationSection section) : IValidateOptions<T> where T : class
+    /// <summary>Top-level lists the section sets start empty, so binding leaves exactly the configured items.</summary>
+    private static void EmptyConfiguredLists(IConfigurationSection section, object options)
     {
-        public ValidateOptionsResult Validate(string? name, T options)
+        foreach (var property in options.GetType().GetProperties().Where(p => p.CanWrite && p.PropertyType.IsArray))
         {
-            var problems = SectionBinder.Problems(section, options);
-            return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+            if (section.GetSection(property.Name).GetChildren().Any())
+            {
+                property.SetValue(options, Array.CreateInstance(property.PropertyType.GetElementType()!, 0));
+            }
+        }
+
+        foreach (var property in options.GetType().GetProperties().Where(p => typeof(IList).IsAssignableFrom(p.PropertyType) && !p.PropertyType.IsArray))
+        {
+            if (section.GetSection(property.Name).GetChildren().Any() && property.GetValue(options) is IList list)
+            {
+                list.Clear();
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ using Api.Configuration;
 using Api.Observability;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Api.Data;
@@ -16,19 +17,23 @@ public static class DataExtensions
     public const string PostgresConnectionName = "Postgres";
     public const string SqliteConnectionName = "Sqlite";
 
-    /// <summary>One Redis for the SignalR backplane (Realtime) and the job storage (Email); each opens its own connection.</summary>
+    /// <summary>One Redis for the SignalR backplane (Realtime) and the job storage (Queue); each opens its own connection.</summary>
     public const string RedisConnectionName = "Redis";
 
     public static IHostApplicationBuilder AddData(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<DataOptions>(DataOptions.Section);
-        var timeout = (builder.Configuration.GetSection(DataOptions.Section).Get<DataOptions>() ?? new DataOptions()).CommandTimeoutSeconds;
         var postgres = builder.Configuration.GetConnectionString(PostgresConnectionName);
         // Pooled contexts: a request leases a reset context instead of building one (and its services) from scratch.
         if (!string.IsNullOrWhiteSpace(postgres))
         {
-            var connectionString = PostgresConnectionString(postgres, timeout);
-            builder.Services.AddDbContextPool<AppDbContext>(options => options.UseNpgsql(connectionString, npgsql => npgsql.CommandTimeout(timeout)));
+            builder.Services.AddDbContextPool<AppDbContext>((services, options) =>
+            {
+                var timeout = services.GetRequiredService<IOptions<DataOptions>>().Value.CommandTimeoutSeconds;
+                options.UseNpgsql(PostgresConnectionString(postgres, timeout), npgsql => npgsql.CommandTimeout(timeout)
+                    // The pool's name labels its metrics (db_client_connection_*); unnamed, it is the whole connection string.
+                    .ConfigureDataSource(source => source.Name = "app"));
+            });
         }
         else
         {
@@ -40,7 +45,7 @@ public static class DataExtensions
             builder.Services.AddDbContextPool<AppDbContext>(options => options.UseSqlite(sqlite).AddInterceptors(SqliteConnectionSettings.Instance));
             if (new SqliteConnectionStringBuilder(sqlite) is { Mode: not SqliteOpenMode.Memory, DataSource: { Length: > 0 } file } && file != ":memory:")
             {
-                builder.Services.AddSingleton<IStartUpCheck>(new SqliteFileLock(file));
+                builder.Services.AddSingleton(new SqliteFileLock(file));
             }
         }
 
@@ -49,6 +54,25 @@ public static class DataExtensions
         return builder;
     }
 
+    /// <summary>Whether the database outlives the process (PostgreSQL, or a SQLite file): what is kept in it survives a restart.</summary>
+    public static bool IsPersistent(IConfiguration configuration, IHostEnvironment environment)
+    {
+        if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString(PostgresConnectionName)))
+        {
+            return true;
+        }
+
+        var sqlite = new SqliteConnectionStringBuilder(configuration.GetConnectionString(SqliteConnectionName) ?? "Data Source=data/app.db");
+        return sqlite is { Mode: not SqliteOpenMode.Memory, DataSource: { Length: > 0 } file } && file != ":memory:";
+    }
+
+    /// <summary>
+    /// On SQLite, takes the database file's lock (<see cref="SqliteFileLock"/>): false, with one line on standard error,
+    /// when another instance holds it.
+    /// </summary>
+    public static bool HoldsItsDatabaseFile(this IHost app) =>
+        app.Services.GetService<SqliteFileLock>() is not { } fileLock || !ConfigurationErrors.Report(fileLock.Hold());
+
     /// <summary>Applies pending migrations before the service takes traffic.</summary>
     public static async Task MigrateDatabaseAsync(this IHost app)
     {
@@ -56,8 +80,14 @@ public static class DataExtensions
         // listens, and the pooled context that migrates goes back to the pool: the first requests' commands inherited
         // "nobody" and their database spans were lost (TracingTests, intermittently). Started now, tracing listens first.
         _ = app.Services.GetService<OpenTelemetry.Trace.TracerProvider>();
-        await using var scope = app.Services.CreateAsyncScope();
-        var database = scope.ServiceProvider.GetRequiredService<AppDbContext>().Database;
+        // On an empty PostgreSQL database EF Core first reads a migrations history table that does not exist yet and logs
+        // that failed command as an error, on every fresh deploy, which trips log-based alerting. The context that
+        // migrates logs failed commands at Debug; a migration that really fails still throws and stops start-up.
+        var options = new DbContextOptionsBuilder<AppDbContext>(app.Services.GetRequiredService<DbContextOptions<AppDbContext>>())
+            .ConfigureWarnings(warnings => warnings.Log((Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.CommandError, LogLevel.Debug)))
+            .Options;
+        await using var context = new AppDbContext(options);
+        var database = context.Database;
         // Data:CommandTimeoutSeconds bounds what a request waits; a migration (an index on a big table) may need longer.
         database.SetCommandTimeout(TimeSpan.FromMinutes(10));
         await database.MigrateAsync();

@@ -1,5 +1,3 @@
-using Api.Configuration;
-
 namespace Api.Data;
 
 /// <summary>
@@ -7,11 +5,12 @@ namespace Api.Data;
 /// would otherwise share data/app.db, and each would dispatch (and send) the welcome emails the other's users are
 /// waiting for; several instances belong on PostgreSQL. The second one stops at start-up with one line saying so.
 /// </summary>
-internal sealed class SqliteFileLock(string databaseFile) : IStartUpCheck, IDisposable
+internal sealed class SqliteFileLock(string databaseFile) : IDisposable
 {
     private FileStream? _lock;
 
-    public IEnumerable<string> Problems()
+    /// <summary>Takes the lock for the life of the process; what stops this instance when another holds it.</summary>
+    public IEnumerable<string> Hold()
     {
         var path = databaseFile + ".lock";
         try

@@ -88,6 +88,9 @@ internal sealed partial class WelcomeEmailDispatcher(
         var outbox = scope.ServiceProvider.GetRequiredService<AppDbContext>().Set<PendingWelcomeEmail>();
         // Counted before the claim, so that while the job storage is down the gauge still shows the backlog growing.
         metrics.SetOutboxPending(EmailExtensions.Queue, await outbox.LongCountAsync(cancellationToken));
+        // A row's key is its user's UUIDv7 id, which carries the sign-up time: the lowest is the oldest row.
+        var oldest = await outbox.OrderBy(p => p.UserId).Select(p => (Guid?)p.UserId).FirstOrDefaultAsync(cancellationToken);
+        metrics.SetOutboxOldest(EmailExtensions.Queue, oldest is { } id ? UserIds.CreatedAt(id) : null);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         // One statement claims the due rows and returns them (PostgreSQL and SQLite both have UPDATE ... RETURNING),
         // instead of a select, an update and a read-back. The outer WHERE re-checks claimed_until, so of two instances

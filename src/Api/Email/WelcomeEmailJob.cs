@@ -22,7 +22,11 @@ internal sealed class WelcomeEmailJob(EmailSender sender, ILogger<WelcomeEmailJo
     [Queue(EmailExtensions.Queue)]
     public async Task SendAsync(WelcomeEmail email, PerformContext? context, CancellationToken cancellationToken)
     {
-        using var activity = EmailTelemetry.StartFrom(email.TraceParent, "WelcomeEmail job", ActivityKind.Consumer);
+        // A child of the queue's attempt span (Queue/JobTracingFilter.cs), which continues the dispatch; a job enqueued
+        // before the queue stored trace contexts continues the one its arguments carry.
+        using var activity = Activity.Current is null
+            ? EmailTelemetry.StartFrom(email.TraceParent, "WelcomeEmail job", ActivityKind.Consumer)
+            : EmailTelemetry.Start("WelcomeEmail job", ActivityKind.Internal);
         activity?.SetTag("messaging.system", "hangfire").SetTag("messaging.destination.name", EmailExtensions.Queue)
             .SetTag("messaging.message.id", context?.BackgroundJob.Id);
         var message = new MimeMessage

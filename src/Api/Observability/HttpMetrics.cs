@@ -73,7 +73,7 @@ public sealed class HttpMetrics
     {
         if (!_duration.Enabled && !_requests.Enabled)
         {
-            return; // nothing listens (Metrics:Enabled=false keeps the middleware out anyway)
+            return; // nothing listens (Metrics:HttpRequests:Enabled=false keeps the middleware out anyway)
         }
 
         var request = new FinishedRequest(NormalizeMethod(method), route, StatusCodeText(statusCode),

@@ -7,8 +7,16 @@ public sealed class MetricsOptions : IValidatableObject
 {
     public const string Section = "Metrics";
 
-    /// <summary>Records the HTTP request metrics. Off only to measure what they cost (bench/).</summary>
-    public bool Enabled { get; set; } = true;
+    public HttpRequestMetricsOptions HttpRequests { get; set; } = new();
+
+    /// <summary>
+    /// The old name of <c>Metrics:HttpRequests:Enabled</c>, still read (with a warning at start-up): it never switched
+    /// off <c>/metrics</c>, only the HTTP request metrics.
+    /// </summary>
+    public bool? Enabled { get; set; }
+
+    /// <summary>Whether the HTTP request metrics are recorded, whichever key said so.</summary>
+    public bool RecordsHttpRequests => Enabled ?? HttpRequests.Enabled;
 
     /// <summary>Path of the Prometheus scrape endpoint.</summary>
     [Required, RegularExpression("^/.*", ErrorMessage = "{0} must start with '/'")]
@@ -46,4 +54,10 @@ public sealed class MetricsOptions : IValidatableObject
                 [nameof(DurationBuckets)]);
         }
     }
+}
+
+public sealed class HttpRequestMetricsOptions
+{
+    /// <summary>Records http_requests_total and http_request_duration_seconds. Off only to measure what they cost (bench/).</summary>
+    public bool Enabled { get; set; } = true;
 }

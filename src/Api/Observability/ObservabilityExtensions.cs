@@ -2,8 +2,8 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
+using Api.ApiKeys;
 using Api.Configuration;
-using Api.Security;
 using OpenTelemetry.Resources;
 
 namespace Api.Observability;
@@ -17,6 +17,8 @@ public static class ObservabilityExtensions
     /// Every meter the service exports. Our own are named <c>Api.*</c>; the built-in ones are those that cost nothing per
     /// request (the runtime's and the process' are read at scrape time, Kestrel's and SignalR's count connections).
     /// ASP.NET Core's own per-request histogram is left out: http_request_duration_seconds already measures the same.
+    /// What the saturation alerts read is in too, for an add or two per request: the hosting meter's in-flight requests
+    /// (its histogram dropped below), Npgsql's connection pool, the rate limiter's rejections and queued leases.
     /// </summary>
     private static readonly string[] ExportedMeters =
     [
@@ -26,6 +28,9 @@ public static class ObservabilityExtensions
         "Microsoft.AspNetCore.Http.Connections",
         "Microsoft.AspNetCore.Diagnostics",
         "Microsoft.EntityFrameworkCore",
+        "Microsoft.AspNetCore.Hosting",
+        "Microsoft.AspNetCore.RateLimiting",
+        "Npgsql",
     ];
 
     public static IHostApplicationBuilder AddObservability(this IHostApplicationBuilder builder)
@@ -55,11 +60,22 @@ public static class ObservabilityExtensions
                 // file descriptors, virtual memory and uptime, under the process.* names every OpenTelemetry SDK uses.
                 .AddView("dotnet.process.cpu.time", MetricStreamConfiguration.Drop)
                 .AddView("dotnet.process.memory.working_set", MetricStreamConfiguration.Drop)
+                // A dropped instrument is never enabled, so ASP.NET Core does not even time requests for it.
+                .AddView("http.server.request.duration", MetricStreamConfiguration.Drop)
+                // Per command and per sign-up: EF Core's spans time commands, and a sign-up's lease lasts its request.
+                .AddView("db.client.operation.duration", MetricStreamConfiguration.Drop)
+                .AddView("aspnetcore.rate_limiting.request_lease.duration", MetricStreamConfiguration.Drop)
+                // Reported only while commands run, so it comes and goes between scrapes.
+                .AddView("db.client.operation.npgsql.prepared_ratio", MetricStreamConfiguration.Drop)
                 // A sampled request's trace id rides on its histogram bucket and counter as an exemplar (OpenMetrics
                 // only), so a latency spike on the dashboard links to a slow request's trace.
                 .SetExemplarFilter(ExemplarFilterType.TraceBased)
-                .AddPrometheusExporter(exporter => exporter.ScrapeResponseCacheDurationMilliseconds = options.ScrapeCacheMilliseconds));
+                .AddPrometheusExporter());
+        builder.Services.AddOptions<OpenTelemetry.Exporter.PrometheusAspNetCoreOptions>().Configure<Microsoft.Extensions.Options.IOptions<MetricsOptions>>(
+            (exporter, metrics) => exporter.ScrapeResponseCacheDurationMilliseconds = metrics.Value.ScrapeCacheMilliseconds);
         builder.AddTracing();
+        builder.AddConsoleLogFormats();
+        builder.AddOtlpExport();
 
         if (options.Port is int port && builder is WebApplicationBuilder web)
         {
@@ -74,15 +90,28 @@ public static class ObservabilityExtensions
     public static IApplicationBuilder UseHttpMetrics(this IApplicationBuilder app)
     {
         var options = app.ApplicationServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value;
-        return options.Enabled ? app.UseMiddleware<HttpMetricsMiddleware>() : app;
+        if (options.Enabled is not null)
+        {
+            app.ApplicationServices.GetRequiredService<ILogger<MetricsOptions>>().LogWarning(
+                "Metrics:Enabled is deprecated: it switches only the HTTP request metrics; set Metrics:HttpRequests:Enabled instead");
+        }
+
+        return options.RecordsHttpRequests ? app.UseMiddleware<HttpMetricsMiddleware>() : app;
     }
+
+    /// <summary>With <c>Metrics:Port</c> set, that port serves only the scrape and the probes, and only it serves the scrape.</summary>
+    public static IApplicationBuilder UseMetricsPort(this IApplicationBuilder app) =>
+        // Decided once here, not on every request: without Metrics:Port there is no second door to guard.
+        app.ApplicationServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value.Port is null
+            ? app
+            : app.UseMiddleware<MetricsPortMiddleware>();
 
     public static IEndpointRouteBuilder MapObservability(this IEndpointRouteBuilder endpoints)
     {
         var options = endpoints.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value;
 
         Action<IApplicationBuilder>? guard = string.IsNullOrEmpty(options.ApiKey) ? null : new ApiKeyGuard(options.ApiKey, "metrics").Apply;
-        // With Metrics:Port set, which port serves the scrape is decided by the connection (Security/EdgeMiddleware.cs).
+        // With Metrics:Port set, which port serves the scrape is decided by the connection (MetricsPortMiddleware).
         endpoints.MapPrometheusScrapingEndpoint(options.Path, meterProvider: null, configureBranchedPipeline: guard, optionsName: null)
             .DisableHttpMetrics();
 

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
@@ -8,7 +7,7 @@ using OpenTelemetry.Trace;
 namespace Api.Observability;
 
 /// <summary>
-/// Traces and their export. A trace holds the request (ASP.NET Core), its EF Core commands, its Redis calls and the
+/// Traces, and the OTLP export of every signal. A trace holds the request (ASP.NET Core), its EF Core commands, its Redis calls and the
 /// spans features start from an <c>Api.*</c> ActivitySource (the SignalR broadcast; the welcome email's dispatch, job and
 /// SMTP send, which carry the sign-up's context through the outbox), recorded when an OTLP endpoint for traces is set.
 /// Sampling is the SDK's, chosen by the standard
@@ -23,19 +22,19 @@ public static class TracingExtensions
     /// </summary>
     public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
+    private const string TracesEndpointKey = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+
     /// <summary>Every ActivitySource of our own features is named <c>Api.Something</c>.</summary>
     public const string ActivitySources = "Api.*";
 
     public static IHostApplicationBuilder AddTracing(this IHostApplicationBuilder builder)
     {
-        builder.Logging.AddConsoleFormatter<JsonLogFormatter, ConsoleFormatterOptions>();
-        var telemetry = builder.Services.AddOpenTelemetry();
         // Spans are recorded only when they are exported: unexported they would cost CPU for nothing (BENCHMARKS.md,
         // "Tracing cost"), and an exemplar's trace id would lead nowhere. Without it every request still has a W3C
         // trace id (ASP.NET Core's activity) in its logs and problem responses.
-        if (IsSet(builder, OtlpEndpointKey) || IsSet(builder, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+        if (IsSet(builder, OtlpEndpointKey) || IsSet(builder, TracesEndpointKey))
         {
-            telemetry.WithTracing(tracing => tracing
+            builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing
                 .AddSource(ActivitySources)
                 .AddAspNetCoreInstrumentation()
                 .AddEntityFrameworkCoreInstrumentation()
@@ -48,9 +47,17 @@ public static class TracingExtensions
         builder.Services.AddOptions<OpenTelemetry.Instrumentation.AspNetCore.AspNetCoreTraceInstrumentationOptions>()
             .Configure<IOptions<MetricsOptions>>((aspNetCore, metrics) => aspNetCore.Filter = context =>
                 !context.Request.Path.StartsWithSegments(metrics.Value.Path) && !context.Request.Path.StartsWithSegments("/health"));
+        return builder;
+    }
 
-        // The OTLP exporter reads the rest of the standard variables itself (OTEL_EXPORTER_OTLP_PROTOCOL, _HEADERS,
-        // OTEL_BSP_* / OTEL_BLRP_* batching, OTEL_RESOURCE_ATTRIBUTES).
+    /// <summary>
+    /// Pushes traces, logs and metrics over OTLP to whatever the standard variables name; nothing leaves the process
+    /// without one. The exporter reads the rest of them itself (OTEL_EXPORTER_OTLP_PROTOCOL, _HEADERS, OTEL_BSP_* /
+    /// OTEL_BLRP_* batching, OTEL_RESOURCE_ATTRIBUTES).
+    /// </summary>
+    public static IHostApplicationBuilder AddOtlpExport(this IHostApplicationBuilder builder)
+    {
+        var telemetry = builder.Services.AddOpenTelemetry();
         builder.Services.Configure<OpenTelemetryLoggerOptions>(logs => logs.IncludeFormattedMessage = true);
         if (IsSet(builder, OtlpEndpointKey))
         {
@@ -61,7 +68,7 @@ public static class TracingExtensions
         {
             // A receiver per signal (Tempo for traces, Loki for logs in docker compose), each by its standard variable:
             // a full URL, used as given. (The SDK's per-signal AddOtlpExporter reads only the common endpoint.)
-            if (Endpoint(builder, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") is { } traces)
+            if (Endpoint(builder, TracesEndpointKey) is { } traces)
             {
                 telemetry.WithTracing(tracing => tracing.AddOtlpExporter(otlp => otlp.Endpoint = traces));
             }

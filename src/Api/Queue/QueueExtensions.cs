@@ -1,7 +1,6 @@
 using Api.Configuration;
 using Api.Data;
 using Api.Observability;
-using Api.Security;
 using Hangfire;
 using Hangfire.Common;
 using Hangfire.InMemory;
@@ -23,6 +22,11 @@ public static class QueueExtensions
     public static IHostApplicationBuilder AddQueue(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<QueueOptions>(QueueOptions.Section);
+        var development = builder.Environment.IsDevelopment();
+        builder.Services.AddOptions<QueueOptions>().Validate(
+            queue => development || !queue.Dashboard.AllowLocalRequestsWithoutKey,
+            "Queue:Dashboard:AllowLocalRequestsWithoutKey is for local development only (ASPNETCORE_ENVIRONMENT=Development): set a dashboard key instead.");
+        builder.Services.AddDashboardSignIn();
 
         var redis = builder.Configuration.GetConnectionString(DataExtensions.RedisConnectionName);
         // Storage, filters and activator are registered in the container before AddHangfire, whose TryAdd calls then
@@ -49,6 +53,7 @@ public static class QueueExtensions
         builder.Services.AddSingleton<QueueMetrics>();
         builder.Services.AddHostedService<QueueMetricsRefresher>();
         builder.Services.AddSingleton<QueueMetricsFilter>();
+        builder.Services.AddSingleton<JobTracingFilter>();
         builder.Services.AddSingleton<IJobFilterProvider>(CreateFilterProvider);
         builder.Services.AddHangfire((services, configuration) => configuration
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
@@ -71,7 +76,7 @@ public static class QueueExtensions
     public static IServiceCollection AddJobQueue(this IServiceCollection services, string name) =>
         services.AddSingleton(new JobQueueName(name));
 
-    /// <summary>The Hangfire dashboard, behind the dashboard policy (key, signed-in browser; see Security/DashboardSignIn.cs).</summary>
+    /// <summary>The Hangfire dashboard, behind the dashboard policy (its own key, a signed-in browser; see DashboardSignIn.cs).</summary>
     public static IEndpointRouteBuilder MapQueue(this IEndpointRouteBuilder endpoints)
     {
         var path = endpoints.ServiceProvider.GetRequiredService<IOptions<QueueOptions>>().Value.Dashboard.Path;
@@ -99,7 +104,7 @@ public static class QueueExtensions
         });
 
     /// <summary>
-    /// Hangfire's global filters minus its default retry policy (10 attempts), plus ours and the metrics filter; job
+    /// Hangfire's global filters minus its default retry policy (10 attempts), plus ours, the metrics and tracing filters; job
     /// attributes such as [Queue] still apply.
     /// </summary>
     private static JobFilterProviderCollection CreateFilterProvider(IServiceProvider services)
@@ -119,6 +124,7 @@ public static class QueueExtensions
             ExceptOn = [typeof(PermanentJobFailureException)],
         });
         filters.Add(services.GetRequiredService<QueueMetricsFilter>());
+        filters.Add(services.GetRequiredService<JobTracingFilter>());
         return new JobFilterProviderCollection(filters, new JobFilterAttributeFilterProvider());
     }
 }

@@ -21,6 +21,7 @@ public sealed class QueueMetrics
     public const string JobDuration = "queue_job_duration_seconds";
     public const string JobWait = "queue_job_wait_seconds";
     public const string OutboxPending = "queue_outbox_pending";
+    public const string OutboxOldestAge = "queue_outbox_oldest_age_seconds";
     public const string StorageUp = "queue_storage_up";
     public const string SnapshotAge = "queue_metrics_snapshot_age_seconds";
 
@@ -34,6 +35,7 @@ public sealed class QueueMetrics
     private readonly TimeProvider _time;
     private readonly DateTimeOffset _startedAt;
     private readonly ConcurrentDictionary<string, long> _outboxPending = new();
+    private readonly ConcurrentDictionary<string, DateTimeOffset?> _outboxOldest = new();
     private volatile QueueSnapshot? _snapshot;
     private volatile int _storageUp = -1; // unknown until the first refresh
 
@@ -59,6 +61,10 @@ public sealed class QueueMetrics
         meter.CreateObservableGauge(OutboxPending, ObserveOutboxPending, unit: null,
             description: "Jobs saved with the data they belong to but not yet on the job queue (an outbox), as last counted, by " +
                 "queue; grows while the job storage is down. The same on every instance sharing the database.");
+        // The count alone cannot tell a busy outbox (never empty at a scrape, every row gone within a second) from a
+        // stuck one; the age of the oldest row can.
+        meter.CreateObservableGauge(OutboxOldestAge, ObserveOutboxOldestAge, unit: "s",
+            description: "Age of the oldest job in the outbox, in seconds (0 when empty), by queue; the row is the last count's, its age is now's.");
         meter.CreateObservableGauge(StorageUp, ObserveStorageUp, unit: null,
             description: "1 when the last background read of the job storage (Redis) answered in time, 0 when it failed or timed out.");
         meter.CreateObservableGauge(SnapshotAge, ObserveSnapshotAge, unit: "s",
@@ -83,6 +89,9 @@ public sealed class QueueMetrics
     /// <summary>Set by a feature's outbox dispatcher each time it counts its outbox.</summary>
     public void SetOutboxPending(string queue, long count) => _outboxPending[queue] = count;
 
+    /// <summary>Set by a feature's outbox dispatcher with the time its oldest row was saved (null when empty).</summary>
+    public void SetOutboxOldest(string queue, DateTimeOffset? savedAt) => _outboxOldest[queue] = savedAt;
+
     /// <summary>A fresh read of the job storage: the gauges show it from the next scrape on.</summary>
     internal void Publish(QueueSnapshot snapshot)
     {
@@ -100,6 +109,13 @@ public sealed class QueueMetrics
 
     private IEnumerable<Measurement<long>> ObserveOutboxPending() =>
         _outboxPending.Select(pending => new Measurement<long>(pending.Value, QueueTag(pending.Key)));
+
+    private IEnumerable<Measurement<double>> ObserveOutboxOldestAge()
+    {
+        var now = _time.GetUtcNow();
+        return _outboxOldest.Select(oldest => new Measurement<double>(
+            oldest.Value is { } at ? Math.Max(0, (now - at).TotalSeconds) : 0, QueueTag(oldest.Key)));
+    }
 
     private IEnumerable<Measurement<long>> ObserveWaiting() =>
         _snapshot?.Queues.Select(q => new Measurement<long>(q.Waiting, QueueTag(q.Name))) ?? [];

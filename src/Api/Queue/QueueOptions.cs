@@ -75,8 +75,7 @@ public sealed class QueueOptions
 
         /// <summary>
         /// Opens the dashboard to <c>Authorization: Bearer KEY</c>, <c>X-API-Key: KEY</c> or a browser signed in with the
-        /// key at <c>{Path}/signin</c>; when unset, the metrics key (<c>Metrics:ApiKey</c>) does. With neither, the
-        /// dashboard is closed (see Security/DashboardSignIn.cs).
+        /// key at <c>{Path}/signin</c>. Unset, the dashboard is closed; the metrics key never opens it (DashboardKey.cs).
         /// </summary>
         public string? ApiKey { get; set; }
 

@@ -1,6 +1,7 @@
 using Api.Configuration;
 using Api.Data;
 using Api.Observability;
+using Api.ScaleOut;
 using Api.Users;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
@@ -72,7 +73,7 @@ public static class RealtimeExtensions
         // MapHub spelled out (MapConnections, UseHub, HubMetadata), to put the silent-client guard in front of the hub.
         var clientTimeout = endpoints.ServiceProvider.GetRequiredService<IOptions<RealtimeOptions>>().Value.ClientTimeoutInterval;
         endpoints.MapConnections(HubPath, new HttpConnectionDispatcherOptions { Transports = HttpTransportType.WebSockets },
-                connection => connection.UseSilentClientGuard(clientTimeout).UseHub<NotificationsHub>())
+                connection => connection.UseDrain().UseSilentClientGuard(clientTimeout).UseHub<NotificationsHub>())
             // As MapHub does: the hub class's attributes ([Authorize] and the like) become the endpoint's metadata.
             .WithMetadata([.. typeof(NotificationsHub).GetCustomAttributes(inherit: true), new HubMetadata(typeof(NotificationsHub))])
             .DisableHttpMetrics();

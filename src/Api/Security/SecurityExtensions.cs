@@ -3,8 +3,7 @@ using System.Net;
 using System.Threading.RateLimiting;
 using Api.Configuration;
 using Api.Errors;
-using Api.Observability;
-using Api.Queue;
+using Api.ScaleOut;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -13,8 +12,9 @@ using Microsoft.Extensions.Options;
 namespace Api.Security;
 
 /// <summary>
-/// The service's edges: which proxies are believed, how large a body may be, how often a client may sign up, who may
-/// open the job dashboard, and the headers every response carries. See README, "Security".
+/// The service's edges: which proxies are believed, how large a body may be, how often a client may sign up or guess a
+/// key, and the headers every response carries. Who may open the job dashboard is the queue's (Queue/DashboardSignIn.cs).
+/// See README, "Security".
 /// </summary>
 public static class SecurityExtensions
 {
@@ -31,11 +31,6 @@ public static class SecurityExtensions
         builder.Services.AddValidatedOptions<ForwardedHeadersSettings>(ForwardedHeadersSettings.Section);
         builder.Services.AddValidatedOptions<RateLimitOptions>(RateLimitOptions.Section);
         builder.Services.AddValidatedOptions<RequestLimitsOptions>(RequestLimitsOptions.Section);
-        var development = builder.Environment.IsDevelopment();
-        builder.Services.AddOptions<QueueOptions>().Validate(
-            queue => development || !queue.Dashboard.AllowLocalRequestsWithoutKey,
-            "Queue:Dashboard:AllowLocalRequestsWithoutKey is for local development only (ASPNETCORE_ENVIRONMENT=Development): set a dashboard key instead.");
-
         builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<RequestLimitsOptions>>((kestrel, limits) =>
             kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes);
@@ -59,62 +54,37 @@ public static class SecurityExtensions
             forwarded.ForwardLimit = null;
         });
 
-        builder.Services.AddSingleton<DashboardKey>();
-        builder.Services.AddDashboardSignIn(builder.Configuration[$"{QueueOptions.Section}:Dashboard:Path"] ?? new QueueOptions().Dashboard.Path);
         builder.Services.AddRateLimiter(AddSignUpPolicy);
         return builder;
     }
 
-    /// <summary>
-    /// The edge middleware, in order: the client's real address (from trusted proxies only), the headers, the metrics
-    /// port's door, then routing and what needs the endpoint (the body limit and the rate limits, so their answers are
-    /// counted under the route; the dashboard's sign-in).
-    /// It runs inside the HTTP metrics, so a 413 or a 429 is counted like any other answer.
-    /// </summary>
-    public static IApplicationBuilder UseSecurity(this IApplicationBuilder app)
-    {
-        if (app.ApplicationServices.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.Enabled)
-        {
-            app.UseForwardedHeaders();
-        }
+    /// <summary>The client's real address, from the configured proxies only (none by default).</summary>
+    public static IApplicationBuilder UseForwardedHeadersFromTrustedProxies(this IApplicationBuilder app) =>
+        app.ApplicationServices.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.Enabled ? app.UseForwardedHeaders() : app;
 
-        app.UseMiddleware<SecurityHeadersMiddleware>();
-        // Decided once here, not on every request: without Metrics:Port there is no second door to guard.
-        if (app.ApplicationServices.GetRequiredService<IOptions<MetricsOptions>>().Value.Port is not null)
-        {
-            app.UseMiddleware<MetricsPortMiddleware>();
-        }
+    public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) => app.UseMiddleware<SecurityHeadersMiddleware>();
 
-        return app
-            .UseMiddleware<HeadAsGetMiddleware>()
-            .UseRouting()
-            .UseMiddleware<RequestBodyLimitMiddleware>()
-            .UseRateLimiter()
-            .UseAuthentication()
-            .UseAuthorization()
-            .UseAntiforgery();
-    }
+    public static IApplicationBuilder UseHeadAsGet(this IApplicationBuilder app) => app.UseMiddleware<HeadAsGetMiddleware>();
+
+    /// <summary>After routing, so a 413 is counted under the route it was sent to.</summary>
+    public static IApplicationBuilder UseRequestBodyLimit(this IApplicationBuilder app) => app.UseMiddleware<RequestBodyLimitMiddleware>();
 
     private static void AddSignUpPolicy(RateLimiterOptions limiter)
     {
         limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
         limiter.OnRejected = RejectAsync;
-        limiter.AddPolicy(SignUpPolicy, context => PerClientPerMinute(context, options => options.SignUpsPerMinute));
-        limiter.AddPolicy(SignInPolicy, context => PerClientPerMinute(context, _ => SignInsPerMinute));
+        limiter.AddPolicy(SignUpPolicy, context => PerClientPerMinute(context, SignUpPolicy, options => options.SignUpsPerMinute));
+        limiter.AddPolicy(SignInPolicy, context => PerClientPerMinute(context, SignInPolicy, _ => SignInsPerMinute));
     }
 
-    private static RateLimitPartition<string> PerClientPerMinute(HttpContext context, Func<RateLimitOptions, int> permits)
+    private static RateLimitPartition<string> PerClientPerMinute(HttpContext context, string policy, Func<RateLimitOptions, int> permits)
     {
         var options = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
         // The client's address: the connection's, or the one trusted proxies forwarded (UseForwardedHeaders).
         var client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        // Counted for the whole fleet when Redis is configured (ScaleOut/FleetRateLimits.cs).
         return options.Enabled
-            ? RateLimitPartition.GetFixedWindowLimiter(client, _ => new FixedWindowRateLimiterOptions
-            {
-                PermitLimit = permits(options),
-                Window = TimeSpan.FromMinutes(1),
-                QueueLimit = 0,
-            })
+            ? context.RequestServices.GetRequiredService<FleetRateLimits>().PerMinute(policy, client, permits(options))
             : RateLimitPartition.GetNoLimiter(client);
     }
 

@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text;
-using Api.Email;
 
 namespace Api.Users;
 
@@ -30,9 +29,9 @@ public sealed class PrintableTextAttribute() : ValidationAttribute("The {0} fiel
     }
 }
 
-/// <summary>An address the welcome email can be sent to (see Email/DeliverableAddress.cs).</summary>
+/// <summary>An address the welcome email can be sent to (see MailableAddress.cs).</summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
 public sealed class DeliverableEmailAttribute() : ValidationAttribute("The {0} field is not a deliverable email address.")
 {
-    public override bool IsValid(object? value) => value is not string address || DeliverableAddress.Problem(address.Trim()) is null;
+    public override bool IsValid(object? value) => value is not string address || MailableAddress.Problem(address.Trim()) is null;
 }

@@ -1,3 +1,4 @@
+using Api.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -30,5 +31,14 @@ internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
         user.Property(u => u.Email).HasColumnName("email").HasMaxLength(User.EmailMaxLength).IsRequired();
         user.Property(u => u.CreatedAt).HasColumnName("created_at");
         user.HasIndex(u => u.Email).IsUnique().HasDatabaseName("ix_users_email");
+    }
+}
+
+internal static class UsersTable
+{
+    extension(AppDbContext db)
+    {
+        /// <summary>The users table, a member of Users' own: Data's context does not know the feature.</summary>
+        public DbSet<User> Users => db.Set<User>();
     }
 }

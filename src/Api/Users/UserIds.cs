@@ -41,4 +41,18 @@ internal static class UserIds
         bytes[7] = (byte)counter;
         return new Guid(bytes, bigEndian: true);
     }
+
+    /// <summary>When an id of <see cref="Next"/> was made: its first 48 bits are Unix milliseconds.</summary>
+    public static DateTimeOffset CreatedAt(Guid id)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        id.TryWriteBytes(bytes, bigEndian: true, out _);
+        var milliseconds = 0L;
+        foreach (var b in bytes[..6])
+        {
+            milliseconds = (milliseconds << 8) | b;
+        }
+
+        return DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+    }
 }

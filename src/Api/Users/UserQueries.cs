@@ -11,16 +11,16 @@ namespace Api.Users;
 internal sealed class UserQueries
 {
     public readonly Func<AppDbContext, Guid, CancellationToken, Task<User?>> UserById =
-        EF.CompileAsyncQuery((AppDbContext db, Guid id, CancellationToken _) => db.Users.AsNoTracking().FirstOrDefault(u => u.Id == id));
+        EF.CompileAsyncQuery((AppDbContext db, Guid id, CancellationToken _) => db.Set<User>().AsNoTracking().FirstOrDefault(u => u.Id == id));
 
     public readonly Func<AppDbContext, string, CancellationToken, Task<bool>> EmailExists =
-        EF.CompileAsyncQuery((AppDbContext db, string email, CancellationToken _) => db.Users.Any(u => u.Email == email));
+        EF.CompileAsyncQuery((AppDbContext db, string email, CancellationToken _) => db.Set<User>().Any(u => u.Email == email));
 
     public readonly Func<AppDbContext, CancellationToken, Task<int>> UserCount =
-        EF.CompileAsyncQuery((AppDbContext db, CancellationToken _) => db.Users.Count());
+        EF.CompileAsyncQuery((AppDbContext db, CancellationToken _) => db.Set<User>().Count());
 
     public readonly Func<AppDbContext, int, int, IAsyncEnumerable<UserResponse>> UsersPage =
-        EF.CompileAsyncQuery((AppDbContext db, int skip, int take) => db.Users.AsNoTracking()
+        EF.CompileAsyncQuery((AppDbContext db, int skip, int take) => db.Set<User>().AsNoTracking()
             .OrderBy(u => u.Id)
             .Skip(skip)
             .Take(take)

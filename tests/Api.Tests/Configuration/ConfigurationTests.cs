@@ -1,8 +1,11 @@
 using Api.Configuration;
+using Api.Data;
 using Api.Email;
 using Api.Observability;
 using Api.Queue;
 using Api.Realtime;
+using Api.Security;
+using Api.Users;
 using Api.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,14 +27,34 @@ public sealed class ConfigurationTests
         var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
         services.AddValidatedOptions<T>(section);
         using var provider = services.BuildServiceProvider();
-        try
-        {
-            return (provider.GetRequiredService<IOptions<T>>().Value, []);
-        }
-        catch (OptionsValidationException exception)
-        {
-            return (null, exception.Failures.ToList());
-        }
+        var problems = ConfigurationErrors.Problems(provider, typeof(T));
+        return problems.Count == 0 ? (provider.GetRequiredService<IOptions<T>>().Value, []) : (null, problems);
+    }
+
+    /// <summary>One bad value in each section of the app, as the binder and the validation see it.</summary>
+    [Theory]
+    [InlineData(typeof(DataOptions), "Data:CommandTimeoutSeconds", "soon", "Data:CommandTimeoutSeconds must be a whole number, got 'soon'")]
+    [InlineData(typeof(RequestLimitsOptions), "Api:MaxRequestBodyBytes", "big", "Api:MaxRequestBodyBytes must be a whole number, got 'big'")]
+    [InlineData(typeof(RequestLimitsOptions), "Api:MaxRequestBodyBytes", "10", "Api:MaxRequestBodyBytes must be between 1024 and 1073741824, got 10")]
+    [InlineData(typeof(RateLimitOptions), "RateLimit:Enabled", "maybe", "RateLimit:Enabled must be true or false, got 'maybe'")]
+    [InlineData(typeof(RateLimitOptions), "RateLimit:SignUpsPerMinute", "0", "RateLimit:SignUpsPerMinute must be between 1 and 1000000, got 0")]
+    [InlineData(typeof(ForwardedHeadersSettings), "ForwardedHeaders:KnownProxies", "10.0.0.1", "ForwardedHeaders:KnownProxies must be a list, written ForwardedHeaders:KnownProxies:0, ForwardedHeaders:KnownProxies:1, …; got '10.0.0.1'")]
+    [InlineData(typeof(HealthOptions), "Health:CheckTimeoutMilliseconds", "5", "Health:CheckTimeoutMilliseconds must be between 10 and 30000, got 5")]
+    [InlineData(typeof(UsersOptions), "Users:TotalMaxAge", "soon", "Users:TotalMaxAge must be a duration such as 00:00:30, got 'soon'")]
+    [InlineData(typeof(MetricsOptions), "Metrics:Path", "metrics-without-slash", "Metrics:Path must start with '/'")]
+    [InlineData(typeof(MetricsOptions), "Metrics:Port", "abc", "Metrics:Port must be a whole number, got 'abc'")]
+    [InlineData(typeof(QueueOptions), "Queue:StorageTimeoutMilliseconds", "1", "Queue:StorageTimeoutMilliseconds must be between 100 and 60000, got 1")]
+    [InlineData(typeof(EmailOptions), "Email:Outbox:PollingMilliseconds", "fast", "Email:Outbox:PollingMilliseconds must be a whole number, got 'fast'")]
+    [InlineData(typeof(RealtimeOptions), "Realtime:RedisTimeout", "00:05:00", "Realtime:RedisTimeout must be between 00:00:00.100 and 00:01:00, got 00:05:00")]
+    public void A_bad_value_in_any_section_names_its_key(Type options, string key, string value, string expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(key, value)]).Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
+        var section = (string)options.GetField("Section")!.GetValue(null)!;
+        typeof(ValidatedOptions).GetMethod(nameof(ValidatedOptions.AddValidatedOptions))!.MakeGenericMethod(options).Invoke(null, [services, section]);
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Equal([expected], ConfigurationErrors.Problems(provider, options));
     }
 
     [Theory]
@@ -131,11 +154,16 @@ public sealed class ConfigurationTests
     [Fact]
     public void Every_options_section_of_the_app_goes_through_the_one_mechanism()
     {
-        var sources = Directory.EnumerateFiles(Api.Tests.Monitoring.MonitoringConfig.RepositoryFile("src/Api"), "*.cs", SearchOption.AllDirectories).Select(File.ReadAllText).ToList();
+        var root = Api.Tests.Monitoring.MonitoringConfig.RepositoryFile("src/Api");
+        var sources = Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
+            .Where(file => !file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .ToDictionary(file => Path.GetRelativePath(root, file), File.ReadAllText);
 
-        Assert.DoesNotContain(sources, source => source.Contains(".BindConfiguration(", StringComparison.Ordinal));
-        Assert.DoesNotContain(sources, source => source.Contains("ValidateDataAnnotations()", StringComparison.Ordinal));
-        Assert.True(sources.Sum(source => source.Split("AddValidatedOptions<").Length - 1) >= 5, "Metrics, Queue, Email, Realtime and OpenApi sections");
+        // The framework binds (BindConfiguration, in AddValidatedOptions alone); no feature binds or indexes a section itself.
+        Assert.Equal(["Configuration/ValidatedOptions.cs"], sources.Where(s => s.Value.Contains(".BindConfiguration(", StringComparison.Ordinal)).Select(s => s.Key));
+        Assert.DoesNotContain(sources, s => s.Value.Contains(".Get<", StringComparison.Ordinal) && !s.Key.StartsWith("Configuration", StringComparison.Ordinal) && s.Value.Contains("GetSection(", StringComparison.Ordinal));
+        Assert.DoesNotContain(sources, s => s.Value.Contains("ValidateDataAnnotations()", StringComparison.Ordinal));
+        Assert.True(sources.Values.Sum(source => source.Split("AddValidatedOptions<").Length - 1) >= 5, "Metrics, Queue, Email, Realtime and OpenApi sections");
     }
 }
 
@@ -146,50 +174,36 @@ public sealed class ConfigurationStartUpTests
     [InlineData("Email:Smtp:Port", "99999", "Email:Smtp:Port must be between 1 and 65535, got 99999")]
     [InlineData("Metrics:DurationBuckets", "abc", "Metrics:DurationBuckets must be a list, written Metrics:DurationBuckets:0, Metrics:DurationBuckets:1, …; got 'abc'")]
     [InlineData("Queue:Retry:DelaySeconds", "-3", "Queue:Retry:DelaySeconds must be between 1 and 3600, got -3")]
+    [InlineData("Data:CommandTimeoutSeconds", "soon", "Data:CommandTimeoutSeconds must be a whole number, got 'soon'")]
+    [InlineData("Api:MaxRequestBodyBytes", "big", "Api:MaxRequestBodyBytes must be a whole number, got 'big'")]
+    [InlineData("Metrics:Port", "abc", "Metrics:Port must be a whole number, got 'abc'")]
+    [InlineData("Logging:Console:FormatterName", "bogus", "Logging:Console:FormatterName must be one of json, json-trace, simple, systemd, got 'bogus'")]
+    [InlineData("Logging:LogLevel:Default", "loud", "Logging:LogLevel:Default must be one of Trace, Debug, Information, Warning, Error, Critical, None, got 'loud'")]
+    [InlineData("Queue:Dashboard:AllowLocalRequestsWithoutKey", "true", "Queue:Dashboard:AllowLocalRequestsWithoutKey is for local development only (ASPNETCORE_ENVIRONMENT=Development): set a dashboard key instead.")]
+    [InlineData("Realtime:ClientTimeoutInterval", "00:00:15", "Realtime:ClientTimeoutInterval must be at least twice Realtime:KeepAliveInterval (00:00:15), got 00:00:15")]
     public async Task A_bad_value_stops_start_up_with_exit_code_1_and_one_line_naming_the_key(string key, string value, string expected)
     {
-        var folder = TempFolder.Create("api-tests-configuration");
-        try
-        {
-            var (exitCode, output) = await AppProcess.RunUntilExitAsync(folder, new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
-                [key] = value,
-            });
+        var (exitCode, output) = await TempApp.RunUntilExitAsync(new Dictionary<string, string?> { [key] = value });
 
-            Assert.Equal(1, exitCode);
-            Assert.Equal(expected, output.TrimEnd());
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        Assert.Equal(1, exitCode);
+        Assert.Equal(expected, output.TrimEnd());
     }
 
     [Fact]
     public async Task Configured_buckets_replace_the_defaults_in_the_exported_histogram()
     {
-        var folder = TempFolder.Create("api-tests-configuration");
-        try
+        await using var app = await TempApp.StartAsync(new Dictionary<string, string?>
         {
-            await using var app = await AppProcess.StartAsync(folder, new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
-                ["Metrics:DurationBuckets:0"] = "30",
-                ["Metrics:DurationBuckets:1"] = "60",
-            });
-            using var client = new HttpClient { BaseAddress = app.BaseAddress };
-            await client.GetAsync("/");
+            ["Metrics:DurationBuckets:0"] = "30",
+            ["Metrics:DurationBuckets:1"] = "60",
+        });
+        using var client = new HttpClient { BaseAddress = app.BaseAddress };
+        await client.GetAsync("/");
 
-            var scrape = await MetricsScrape.FetchAsync(client);
+        var scrape = await MetricsScrape.FetchAsync(client);
 
-            var bounds = scrape.Named(HttpMetrics.RequestDuration + "_bucket").Where(s => s.Label("route") == "/").Select(s => s.Label("le")).ToList();
-            Assert.Equal(["30", "60", "+Inf"], bounds);
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        var bounds = scrape.Named(HttpMetrics.RequestDuration + "_bucket").Where(s => s.Label("route") == "/").Select(s => s.Label("le")).ToList();
+        Assert.Equal(["30", "60", "+Inf"], bounds);
     }
 }
 
@@ -199,22 +213,13 @@ public sealed class SqliteSharingTests
     [Fact]
     public async Task A_second_instance_on_the_same_sqlite_file_stops_with_one_line_and_exit_code_1()
     {
-        var folder = TempFolder.Create("api-tests-sqlite-lock");
-        try
-        {
-            var database = Path.Combine(folder, "app.db");
-            var settings = new Dictionary<string, string?> { ["ConnectionStrings:Sqlite"] = $"Data Source={database}" };
-            await using var first = await AppProcess.StartAsync(folder, settings);
+        await using var first = await TempApp.StartAsync(name: "sqlite-lock");
+        var database = first.Database;
 
-            var (exitCode, output) = await AppProcess.RunUntilExitAsync(folder, settings);
+        var (exitCode, output) = await AppProcess.RunUntilExitAsync(first.Folder, first.Settings);
 
-            Assert.Equal(1, exitCode);
-            Assert.Equal($"ConnectionStrings:Sqlite: {database} is in use by another instance (it holds {database}.lock); give each instance its own file, or run several on ConnectionStrings:Postgres", output.TrimEnd());
-            Assert.False(first.HasExited);
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        Assert.Equal(1, exitCode);
+        Assert.Equal($"ConnectionStrings:Sqlite: {database} is in use by another instance (it holds {database}.lock); give each instance its own file, or run several on ConnectionStrings:Postgres", output.TrimEnd());
+        Assert.False(first.Process.HasExited);
     }
 }

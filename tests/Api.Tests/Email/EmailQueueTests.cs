@@ -168,12 +168,13 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
         Assert.Contains($"# TYPE {QueueMetrics.OldestJobAge} gauge", scrape.Text);
         Assert.Contains($"# TYPE {QueueMetrics.OutboxPending} gauge", scrape.Text);
         Assert.Single(scrape.Named(QueueMetrics.OutboxPending), s => s.Label("queue") == EmailExtensions.Queue);
+        Assert.Single(scrape.Named(QueueMetrics.OutboxOldestAge), s => s.Label("queue") == EmailExtensions.Queue);
         Assert.Equal(1, scrape.Sum(QueueMetrics.StorageUp));
         Assert.Single(scrape.Named(QueueMetrics.SnapshotAge));
         // The names MONITORING.md's queue table documents.
         Assert.Equal(
-            ["queue_jobs_completed_total", "queue_jobs_failed_total", "queue_jobs_waiting", "queue_oldest_job_age_seconds", "queue_job_duration_seconds", "queue_job_wait_seconds", "queue_outbox_pending", "queue_storage_up", "queue_metrics_snapshot_age_seconds"],
-            [QueueMetrics.JobsCompleted, QueueMetrics.JobsFailed, QueueMetrics.JobsWaiting, QueueMetrics.OldestJobAge, QueueMetrics.JobDuration, QueueMetrics.JobWait, QueueMetrics.OutboxPending, QueueMetrics.StorageUp, QueueMetrics.SnapshotAge]);
+            ["queue_jobs_completed_total", "queue_jobs_failed_total", "queue_jobs_waiting", "queue_oldest_job_age_seconds", "queue_job_duration_seconds", "queue_job_wait_seconds", "queue_outbox_pending", "queue_outbox_oldest_age_seconds", "queue_storage_up", "queue_metrics_snapshot_age_seconds"],
+            [QueueMetrics.JobsCompleted, QueueMetrics.JobsFailed, QueueMetrics.JobsWaiting, QueueMetrics.OldestJobAge, QueueMetrics.JobDuration, QueueMetrics.JobWait, QueueMetrics.OutboxPending, QueueMetrics.OutboxOldestAge, QueueMetrics.StorageUp, QueueMetrics.SnapshotAge]);
     }
 
     [Fact]

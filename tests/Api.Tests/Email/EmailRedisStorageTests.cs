@@ -89,6 +89,10 @@ public sealed class EmailRedisStorageTests
             Assert.Equal(addresses.Length, page!.Total);
             await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.OutboxPending) == addresses.Length, Timeout,
                 $"{QueueMetrics.OutboxPending} to count the {addresses.Length} emails waiting for Redis");
+            // The outbox alerts read the age of its oldest row, which grows while Redis stays down.
+            var age = await client.QueueMetricAsync(QueueMetrics.OutboxOldestAge);
+            await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.OutboxOldestAge) > age + 1, Timeout,
+                $"{QueueMetrics.OutboxOldestAge} to grow while Redis is down (was {age})");
             Assert.Empty(smtp.Received);
 
             await redis.RestartAsync();
@@ -97,6 +101,8 @@ public sealed class EmailRedisStorageTests
             Assert.All(addresses, address => Assert.Equal(1, smtp.CountTo(address)));
             await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.OutboxPending) == 0, Timeout,
                 $"{QueueMetrics.OutboxPending} to drain to 0");
+            await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.OutboxOldestAge) == 0, Timeout,
+                $"{QueueMetrics.OutboxOldestAge} to drain to 0");
             // The dispatcher retried every poll through the outage, but warned once and said when it was over.
             var output = app.Output;
             Assert.True(Regex.Count(output, "Welcome emails stay in the outbox for now") == 1, $"one warning per outage:\n{output}");

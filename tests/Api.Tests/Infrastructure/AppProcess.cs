@@ -21,10 +21,12 @@ public sealed class AppProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <param name="contentRoot">The working directory, also passed as <c>--contentRoot</c> unless <paramref name="nameContentRoot"/> is false (as a user starting the published app from another folder would).</param>
-    public static async Task<AppProcess> StartAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings, int? port = null, bool nameContentRoot = true)
+    /// <param name="environment">Extra environment variables, e.g. <c>HOME</c>, so that each instance has a home folder of its own as each container has.</param>
+    public static async Task<AppProcess> StartAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings, int? port = null, bool nameContentRoot = true,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         var address = new Uri($"http://127.0.0.1:{port ?? FreePort.Next()}/");
-        var process = Launch(contentRoot, settings, address, nameContentRoot);
+        var process = Launch(contentRoot, settings, address, nameContentRoot, environment);
         return await NativeProcess.ReadyOrDisposedAsync(new AppProcess(process, address), process,
             new Uri(address, "/health/live").ToString(), "the app", TimeSpan.FromSeconds(60));
     }
@@ -37,7 +39,8 @@ public sealed class AppProcess : IAsyncDisposable
         return (process.ExitCode, process.Output);
     }
 
-    private static NativeProcess Launch(string contentRoot, IReadOnlyDictionary<string, string?> settings, Uri address, bool nameContentRoot = true)
+    private static NativeProcess Launch(string contentRoot, IReadOnlyDictionary<string, string?> settings, Uri address, bool nameContentRoot = true,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         var arguments = new List<string> { Path.Combine(AppContext.BaseDirectory, "Api.dll"), "--urls", address.ToString().TrimEnd('/') };
         if (nameContentRoot)
@@ -51,8 +54,23 @@ public sealed class AppProcess : IAsyncDisposable
             arguments.Add($"--{key}={value}");
         }
 
-        return NativeProcess.Start("dotnet", arguments, contentRoot,
-            new Dictionary<string, string?> { ["DOTNET_ENVIRONMENT"] = "Production", ["ASPNETCORE_ENVIRONMENT"] = "Production" });
+        var variables = new Dictionary<string, string?> { ["DOTNET_ENVIRONMENT"] = "Production", ["ASPNETCORE_ENVIRONMENT"] = "Production" };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            variables[key] = value;
+        }
+
+        return NativeProcess.Start("dotnet", arguments, contentRoot, variables);
+    }
+
+    public int Id => _process.Id;
+
+    /// <summary>SIGTERM, as a container runtime or Kubernetes sends it, then waits for the exit: the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        Signals.Terminate(_process.Id);
+        await _process.WaitForExitAsync(timeout);
+        return _process.ExitCode;
     }
 
     /// <summary>SIGKILL, as in a crash or an OOM kill: no shutdown hooks run.</summary>

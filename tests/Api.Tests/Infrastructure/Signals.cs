@@ -4,12 +4,13 @@ namespace Api.Tests.Infrastructure;
 
 /// <summary>
 /// SIGSTOP and SIGCONT, to make a server hang rather than die: its sockets stay open and the kernel still accepts
-/// connections, but nothing answers, as with a server stuck on a full disk or a lock (see FACTS.md, "Faults"). And
+/// connections, but nothing answers, as with a server stuck on a full disk or a lock (a kill -9 would fail them at once). And
 /// SIGQUIT, PostgreSQL's immediate shutdown, for a process that must stop a server within milliseconds.
 /// </summary>
 public static class Signals
 {
     private const int SigQuit = 3;
+    private const int SigTerm = 15;
     private const int SigCont = 18;
     private const int SigStop = 19;
 
@@ -18,6 +19,9 @@ public static class Signals
     public static void Continue(int pid) => Send(pid, SigCont);
 
     public static void Quit(int pid) => Send(pid, SigQuit);
+
+    /// <summary>SIGTERM: the polite stop a container runtime or Kubernetes sends first.</summary>
+    public static void Terminate(int pid) => Send(pid, SigTerm);
 
     /// <summary>The process and every process below it (PostgreSQL serves each connection from a child of the postmaster).</summary>
     public static IReadOnlyList<int> WithDescendants(int pid)

@@ -66,6 +66,8 @@ public sealed class AlertDeliveryTests : IAsyncLifetime
         {
             http.DefaultRequestHeaders.Authorization = new("Bearer", ApiKey);
             (await http.GetAsync("/metrics")).EnsureSuccessStatusCode();
+            // A probe, as the image's HEALTHCHECK makes: an app with no HTTP series at all is ApiHttpMetricsMissing.
+            (await http.GetAsync("/health/live")).EnsureSuccessStatusCode();
         }
 
         _mail = await SmtpSink.StartAsync();
@@ -146,8 +148,8 @@ public sealed class AlertDeliveryTests : IAsyncLifetime
 }
 
 /// <summary>
-/// The shipped inhibit rules in a real Alertmanager, with alerts posted to its API: each rule mutes only what shares
-/// its scope (an exporter's TargetDown mutes none of the app's alerts; a critical on one queue mutes that queue only).
+/// The shipped inhibit rules in a real Alertmanager, with alerts posted to its API, one outage a test: one page each,
+/// and each rule mutes only what shares its scope (the down replica, the environment, the objective).
 /// </summary>
 public sealed class InhibitionTests : IAsyncLifetime
 {
@@ -165,29 +167,65 @@ public sealed class InhibitionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_exporter_down_mutes_no_app_alert_and_a_stuck_queue_mutes_only_its_own_warnings()
+    public async Task One_of_three_replicas_down_mutes_its_own_warnings_only_and_an_exporter_down_mutes_no_app_alert()
     {
         await PostAsync(
-            Alert("TargetDown", "warning", ("job", "node")),
+            Alert("ApiDown", "critical", ("job", "api"), ("instance", "app1:3000")),
+            Alert("ThreadPoolStarvation", "warning", ("job", "api"), ("instance", "app1:3000")),
+            Alert("ThreadPoolStarvation", "warning", ("job", "api"), ("instance", "app2:3000")),
+            Alert("GcPauseHigh", "warning", ("job", "api"), ("instance", "app3:3000")),
             Alert("HighLatencyP95", "warning", ("job", "api")),
-            Alert("QueueJobsStuck", "critical", ("job", "api"), ("queue", "email")),
-            Alert("QueueBacklogGrowing", "warning", ("job", "api"), ("queue", "email")),
-            Alert("QueueBacklogGrowing", "warning", ("job", "api"), ("queue", "reports")));
+            Alert("TargetDown", "warning", ("job", "node")));
 
-        // The stuck email queue mutes its own backlog warning (so the rule works) and nothing else.
-        await Eventually.HoldsAsync(async () => await StateAsync("QueueBacklogGrowing", "email") == "suppressed", Patience, "the email backlog warning muted", Diagnostics);
-        Assert.Equal("active", await StateAsync("QueueBacklogGrowing", "reports"));
-        Assert.Equal("active", await StateAsync("HighLatencyP95", null));
-        Assert.Equal("active", await StateAsync("TargetDown", null));
-        await Eventually.HoldsAsync(() => _mail.Received.Any(m => AlertMail.Is(m, "HighLatencyP95", "firing")) &&
-                                          _mail.Received.Any(m => AlertMail.Is(m, "QueueBacklogGrowing", "firing") && m.Subject.Contains("reports", StringComparison.Ordinal)),
-            Patience, "the latency and the reports backlog warnings in the inbox", Diagnostics);
-        Assert.DoesNotContain(_mail.Received, m => AlertMail.Is(m, "QueueBacklogGrowing", "firing") && m.Subject.Contains("email", StringComparison.Ordinal));
+        await Eventually.HoldsAsync(async () => await StateAsync("ThreadPoolStarvation", ("instance", "app1:3000")) == "suppressed", Patience,
+            "the down replica's warning muted", Diagnostics);
+        Assert.Equal("active", await StateAsync("ThreadPoolStarvation", ("instance", "app2:3000")));
+        Assert.Equal("active", await StateAsync("GcPauseHigh", ("instance", "app3:3000")));
+        Assert.Equal("active", await StateAsync("HighLatencyP95"));
+        Assert.Equal("active", await StateAsync("TargetDown"));
+        await Eventually.HoldsAsync(() => _mail.Received.Any(m => AlertMail.Is(m, "ThreadPoolStarvation", "firing")) &&
+                                          _mail.Received.Any(m => AlertMail.Is(m, "ApiDown", "firing") && m.To == "oncall@example.com"),
+            Patience, "the other replica's warning and the one page in the inboxes", Diagnostics);
+    }
 
-        // The app itself down does mute its warnings, and still not the exporter's.
-        await PostAsync(Alert("ApiDown", "critical", ("job", "api"), ("instance", "app:3000")));
-        await Eventually.HoldsAsync(async () => await StateAsync("HighLatencyP95", null) == "suppressed", Patience, "the latency warning muted by ApiDown", Diagnostics);
-        Assert.Equal("active", await StateAsync("TargetDown", null));
+    [Fact]
+    public async Task A_Redis_outage_pages_once_and_mutes_only_its_own_environment()
+    {
+        await PostAsync(
+            Alert("RedisDown", "critical", ("job", "redis"), ("instance", "redis-exporter:9121"), ("environment", "production")),
+            Alert("QueueStorageDown", "warning", ("job", "api"), ("instance", "app1:3000"), ("environment", "production")),
+            Alert("QueueStorageDown", "warning", ("job", "api"), ("instance", "app2:3000"), ("environment", "production")),
+            Alert("QueueOutboxNotDraining", "warning", ("job", "api"), ("queue", "email"), ("environment", "production")),
+            Alert("QueueJobsStuck", "warning", ("job", "api"), ("queue", "email"), ("environment", "production")),
+            Alert("QueueStorageDown", "warning", ("job", "api"), ("instance", "app1:3000"), ("environment", "staging")));
+
+        await Eventually.HoldsAsync(async () => await StateAsync("QueueStorageDown", ("environment", "staging")) == "active" &&
+                                                await StateAsync("QueueOutboxNotDraining") == "suppressed", Patience, "the queue alerts muted", Diagnostics);
+        Assert.Equal("suppressed", await StateAsync("QueueStorageDown", ("instance", "app1:3000"), ("environment", "production")));
+        Assert.Equal("suppressed", await StateAsync("QueueStorageDown", ("instance", "app2:3000"), ("environment", "production")));
+        Assert.Equal("suppressed", await StateAsync("QueueJobsStuck"));
+        await Eventually.HoldsAsync(() => _mail.Received.Any(m => AlertMail.Is(m, "RedisDown", "firing")) &&
+                                          _mail.Received.Any(m => AlertMail.Is(m, "QueueStorageDown", "firing")),
+            Patience, "the page and staging's warning", Diagnostics);
+        Assert.Single(_mail.Received, m => m.To == "oncall@example.com");
+        Assert.DoesNotContain(_mail.Received, m => AlertMail.Is(m, "QueueOutboxNotDraining", "firing") || AlertMail.Is(m, "QueueJobsStuck", "firing"));
+    }
+
+    [Fact]
+    public async Task A_5xx_outage_pages_once_through_the_fast_burn()
+    {
+        await PostAsync(
+            Alert("ErrorBudgetBurnFast", "critical", ("job", "api"), ("slo", "availability")),
+            Alert("ErrorBudgetBurnSlow", "warning", ("job", "api"), ("slo", "availability")),
+            Alert("HighErrorRate", "warning", ("job", "api")),
+            Alert("HighLatencyP95", "warning", ("job", "api")),
+            Alert("ErrorBudgetBurnSlow", "warning", ("job", "api"), ("slo", "latency")));
+
+        await Eventually.HoldsAsync(async () => await StateAsync("HighErrorRate") == "suppressed", Patience, "HighErrorRate muted", Diagnostics);
+        Assert.Equal("suppressed", await StateAsync("ErrorBudgetBurnSlow", ("slo", "availability")));
+        // The latency objective is another outage: its warnings stay.
+        Assert.Equal("active", await StateAsync("ErrorBudgetBurnSlow", ("slo", "latency")));
+        Assert.Equal("active", await StateAsync("HighLatencyP95"));
     }
 
     private static Dictionary<string, object> Alert(string name, string severity, params (string Key, string Value)[] labels)
@@ -205,14 +243,14 @@ public sealed class InhibitionTests : IAsyncLifetime
     }
 
     /// <summary>active or suppressed (inhibited); null until Alertmanager holds the alert.</summary>
-    private async Task<string?> StateAsync(string alertname, string? queue)
+    private async Task<string?> StateAsync(string alertname, params (string Key, string Value)[] labels)
     {
         var alerts = await _http.GetFromJsonAsync<List<JsonElement>>("alerts") ?? [];
         var alert = alerts.SingleOrDefault(a =>
         {
-            var labels = a.GetProperty("labels");
-            return labels.GetProperty("alertname").GetString() == alertname &&
-                (queue is null || (labels.TryGetProperty("queue", out var q) && q.GetString() == queue));
+            var all = a.GetProperty("labels");
+            return all.GetProperty("alertname").GetString() == alertname &&
+                labels.All(l => all.TryGetProperty(l.Key, out var value) && value.GetString() == l.Value);
         });
         return alert.ValueKind == JsonValueKind.Undefined ? null : alert.GetProperty("status").GetProperty("state").GetString();
     }

@@ -24,8 +24,8 @@ public sealed class DashboardStructureTests
         Assert.Equal("now-1h", dashboard.GetProperty("time").GetProperty("from").GetString());
         Assert.Equal("dark", dashboard.GetProperty("style").GetString());
         var variables = dashboard.GetProperty("templating").GetProperty("list").EnumerateArray().Select(v => v.GetProperty("name").GetString()).ToList();
-        Assert.Equal(["job", "instance", "route"], variables);
-        foreach (var row in new[] { ".NET runtime", "Host", "PostgreSQL", "Redis" })
+        Assert.Equal(["datasource", "job", "instance", "route", "node", "postgres", "redis"], variables);
+        foreach (var row in new[] { "Saturation and errors", "Queue health", ".NET runtime", "Host", "PostgreSQL", "Redis" })
         {
             Assert.Contains(Dashboards.Panels(dashboard), p => p.GetProperty("type").GetString() == "row" && p.GetProperty("title").GetString() == row);
         }
@@ -98,24 +98,43 @@ public sealed class DashboardStructureTests
         }
     }
 
+    /// <summary>
+    /// Imported into any Grafana, the dashboard asks for a Prometheus datasource instead of naming one: every panel,
+    /// target and query variable reads the <c>datasource</c> variable, and no uid is written anywhere else.
+    /// </summary>
     [Theory]
     [MemberData(nameof(Files))]
-    public void Every_panel_target_and_variable_uses_the_provisioned_datasource(string file)
+    public void Every_panel_target_and_variable_uses_the_datasource_variable(string file)
     {
-        var uid = Dashboards.ProvisionedDatasourceUid();
         var dashboard = Load(file);
+        var variables = dashboard.GetProperty("templating").GetProperty("list").EnumerateArray().ToList();
+        var datasource = variables.Single(v => v.GetProperty("name").GetString() == "datasource");
+        Assert.Equal("datasource", datasource.GetProperty("type").GetString());
+        Assert.Equal("prometheus", datasource.GetProperty("query").GetString());
+
         foreach (var panel in Dashboards.Panels(dashboard).Where(p => p.GetProperty("type").GetString() != "row"))
         {
-            Assert.Equal(uid, panel.GetProperty("datasource").GetProperty("uid").GetString());
+            AssertVariable(panel.GetProperty("datasource"), panel);
             foreach (var target in panel.GetProperty("targets").EnumerateArray())
             {
-                Assert.Equal(uid, target.GetProperty("datasource").GetProperty("uid").GetString());
+                AssertVariable(target.GetProperty("datasource"), panel);
             }
         }
 
-        foreach (var variable in dashboard.GetProperty("templating").GetProperty("list").EnumerateArray())
+        foreach (var variable in variables.Where(v => v.GetProperty("type").GetString() == "query"))
         {
-            Assert.Equal(uid, variable.GetProperty("datasource").GetProperty("uid").GetString());
+            AssertVariable(variable.GetProperty("datasource"), variable);
+        }
+
+        // Whatever else names a datasource (an annotation, a link) names Grafana's built-in one or the variable.
+        var uids = System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(MonitoringConfig.RepositoryFile(Path.Combine("grafana/dashboards", file))), "\"uid\":\\s*\"([^\"]*)\"")
+            .Select(m => m.Groups[1].Value).Where(uid => uid != Dashboards.DatasourceReference && uid != "-- Grafana --" && uid != dashboard.GetProperty("uid").GetString());
+        Assert.Empty(uids);
+
+        static void AssertVariable(JsonElement reference, JsonElement owner)
+        {
+            Assert.True(reference.GetProperty("uid").GetString() == Dashboards.DatasourceReference && reference.GetProperty("type").GetString() == "prometheus",
+                $"'{owner.GetProperty(owner.TryGetProperty("title", out _) ? "title" : "name")}' names datasource {reference}, not {Dashboards.DatasourceReference}");
         }
     }
 
@@ -132,15 +151,53 @@ public sealed class DashboardStructureTests
                     $"'{query.PanelTitle}' uses rate over [{window}]: use [$__rate_interval] ([$__range] in an instant query)");
             }
 
-            var appMetrics = Dashboards.MetricNames(query.Expr).Where(m => m.StartsWith("http_", StringComparison.Ordinal) || m.StartsWith("queue_", StringComparison.Ordinal)
-                || m.StartsWith("websocket_", StringComparison.Ordinal) || m.StartsWith("dotnet_", StringComparison.Ordinal) || m.StartsWith("process_", StringComparison.Ordinal));
-            if (appMetrics.Any())
+            var names = Dashboards.MetricNames(query.Expr);
+            if (names.Any(m => AppMetricPrefixes.Any(prefix => m.StartsWith(prefix, StringComparison.Ordinal))))
             {
                 Assert.True(query.Expr.Contains("$job", StringComparison.Ordinal) && query.Expr.Contains("$instance", StringComparison.Ordinal),
                     $"'{query.PanelTitle}' ignores the job/instance variables: {query.Expr}");
             }
+
+            // In a shared Prometheus an exporter's row would otherwise show the whole fleet: every selector of an
+            // exporter's metric carries that exporter's instance variable.
+            foreach (var (prefix, variable) in ExporterVariables)
+            {
+                foreach (var selector in System.Text.RegularExpressions.Regex.Matches(query.Expr, $@"\b{prefix}[a-zA-Z0-9_]*(\{{[^}}]*\}})?").Select(m => m.Value))
+                {
+                    Assert.True(selector.Contains($"instance=~\"${variable}\"", StringComparison.Ordinal),
+                        $"'{query.PanelTitle}' selects {selector} without instance=~\"${variable}\": {query.Expr}");
+                }
+            }
         }
     }
+
+    private static readonly string[] AppMetricPrefixes =
+        ["http_", "queue_", "websocket_", "dotnet_", "process_", "aspnetcore_", "kestrel_", "db_client_", "microsoft_entityframeworkcore_"];
+
+    private static readonly (string Prefix, string Variable)[] ExporterVariables = [("node_", "node"), ("pg_", "postgres"), ("redis_", "redis")];
+
+    /// <summary>
+    /// Error Rate and Top Endpoints count what the availability SLO counts: not the probes, the scrape or unmatched
+    /// routes (a scanner's 404s), so their 5xx share is the one the error budget is spent by.
+    /// </summary>
+    [Theory]
+    [InlineData("Error Rate")]
+    [InlineData("Top Endpoints")]
+    public void Error_panels_leave_out_what_the_slo_leaves_out(string title)
+    {
+        var queries = Dashboards.Queries().Where(q => q.Dashboard == Dashboards.MainDashboard && q.PanelTitle == title && !q.IsQuantile).ToList();
+        Assert.NotEmpty(queries);
+        foreach (var query in queries)
+        {
+            foreach (var selector in System.Text.RegularExpressions.Regex.Matches(query.Expr, @"http_requests_total\{[^}]*\}").Select(m => m.Value))
+            {
+                Assert.Contains(SloExcludedRoutes, selector, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>The routes the SLO leaves out, as the panels write them.</summary>
+    public const string SloExcludedRoutes = "route!~\"/health.*|/metrics|unmatched\"";
 
     [Fact]
     public void Metric_names_are_read_from_promql()

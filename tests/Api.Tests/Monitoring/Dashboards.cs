@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using YamlDotNet.Serialization;
 
 namespace Api.Tests.Monitoring;
 
@@ -57,30 +56,41 @@ public static partial class Dashboards
             target.GetProperty("refId").GetString()!, target.GetProperty("expr").GetString()!,
             target.TryGetProperty("instant", out var instant) && instant.GetBoolean());
 
-    /// <summary>The <c>uid</c> of the default datasource grafana/provisioning/datasources/datasource.yml provisions.</summary>
-    public static string ProvisionedDatasourceUid()
-    {
-        var config = new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(
-            File.ReadAllText(MonitoringConfig.RepositoryFile("grafana/provisioning/datasources/datasource.yml")));
-        var defaults = ((List<object>)config["datasources"]).Cast<Dictionary<object, object>>()
-            .Where(d => d.TryGetValue("isDefault", out var isDefault) && (string)isDefault == "true").ToList();
-        Assert.Single(defaults);
-        return (string)defaults[0]["uid"];
-    }
+    /// <summary>How every panel, target and query variable names its datasource: the dashboard's own variable.</summary>
+    public const string DatasourceReference = "${datasource}";
 
     /// <summary>
-    /// Grafana's variables replaced the way Grafana would over a few minutes of data: <c>$job</c> and <c>$instance</c>
-    /// by their allValue; <c>$route</c> by its allValue, or by one route escaped as Grafana escapes the value of a
-    /// multi-value variable inside <c>=~</c> (a route template holds regex characters: <c>/api/users/{id:guid}</c>);
-    /// <c>$__rate_interval</c> by four scrape intervals, <c>$__range</c> by the dashboard's default hour.
+    /// The variables every dashboard query may use, with the value a test gives them: <c>$job</c> the app's job, the
+    /// instance variables (<c>$instance</c> of the app, <c>$node</c>, <c>$postgres</c>, <c>$redis</c> of the exporters)
+    /// their allValue, as Grafana's "All" does.
     /// </summary>
-    public static string Substitute(string expr, TimeSpan scrapeInterval, string? route = null) => expr
-        .Replace("$__rate_interval", $"{(int)(4 * scrapeInterval.TotalSeconds)}s", StringComparison.Ordinal)
-        .Replace("$__range", "1h", StringComparison.Ordinal)
-        .Replace("$__interval", $"{(int)scrapeInterval.TotalSeconds}s", StringComparison.Ordinal)
-        .Replace("$job", ".+", StringComparison.Ordinal)
-        .Replace("$instance", ".+", StringComparison.Ordinal)
-        .Replace("$route", route is null ? ".+" : GrafanaRegexEscape().Replace(route, @"\\$0"), StringComparison.Ordinal);
+    public static readonly IReadOnlyDictionary<string, string> VariableValues = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["job"] = "api", ["instance"] = ".+", ["node"] = ".+", ["postgres"] = ".+", ["redis"] = ".+",
+    };
+
+    /// <summary>
+    /// Grafana's variables replaced the way Grafana would over a few minutes of data: those of
+    /// <see cref="VariableValues"/>; <c>$route</c> by its allValue, or by one route escaped as Grafana escapes the value
+    /// of a multi-value variable inside <c>=~</c> (a route template holds regex characters: <c>/api/users/{id:guid}</c>);
+    /// <c>$__rate_interval</c> by four scrapes, <c>$__range</c> by the dashboard's default hour. A variable the test
+    /// does not know fails the test rather than reach Prometheus unreplaced.
+    /// </summary>
+    public static string Substitute(string expr, TimeSpan scrapeInterval, string? route = null)
+    {
+        var replaced = expr
+            .Replace("$__rate_interval", $"{(int)(4 * scrapeInterval.TotalSeconds)}s", StringComparison.Ordinal)
+            .Replace("$__range", "1h", StringComparison.Ordinal)
+            .Replace("$__interval", $"{(int)scrapeInterval.TotalSeconds}s", StringComparison.Ordinal)
+            .Replace("$route", route is null ? ".+" : GrafanaRegexEscape().Replace(route, @"\\$0"), StringComparison.Ordinal);
+        return Variable().Replace(replaced, variable => VariableValues.TryGetValue(variable.Groups[1].Value, out var value)
+            ? value
+            : throw new InvalidOperationException($"Unknown dashboard variable {variable.Value} in {expr}"));
+    }
+
+    /// <summary>A <c>$name</c> (a label_replace's <c>"${1}xx"</c> is PromQL's own, not a variable).</summary>
+    [GeneratedRegex(@"\$([a-z]\w*)")]
+    private static partial Regex Variable();
 
     /// <summary>The characters Grafana's Prometheus datasource escapes in a variable's value (prometheusSpecialRegexEscape).</summary>
     [GeneratedRegex(@"[\\$^*{}\[\]'+?.()|]")]

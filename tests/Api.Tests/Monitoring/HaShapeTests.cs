@@ -64,7 +64,7 @@ public sealed class HaShapeTests
             peer => Assert.EndsWith(":9094", peer, StringComparison.Ordinal));
         var listen = ((List<object>)Service("victoriametrics")["command"]).Cast<string>().Single(f => f.StartsWith("-httpListenAddr=", StringComparison.Ordinal));
         Assert.Equal($"http://victoriametrics{listen["-httpListenAddr=".Length..]}", HaConfig.ShapeSetting(HaConfig.Shape, "METRICS_DATASOURCE_URL"));
-        Assert.Equal("prometheus", Dashboards.ProvisionedDatasourceUid());
+        Assert.Equal("prometheus", ProvisionedDefaultDatasourceUid());
     }
 
     [Fact]
@@ -75,6 +75,17 @@ public sealed class HaShapeTests
         var api = ((List<object>)prometheus["scrape_configs"]).Cast<Dictionary<object, object>>().Single(j => (string)j["job_name"] == "api");
         var dedup = ((List<object>)Service("victoriametrics")["command"]).Cast<string>().Single(f => f.StartsWith("-dedup.minScrapeInterval=", StringComparison.Ordinal));
         Assert.Equal($"-dedup.minScrapeInterval={api["scrape_interval"]}", dedup);
+    }
+
+    /// <summary>The <c>uid</c> of the default datasource grafana/provisioning/datasources/datasource.yml provisions.</summary>
+    private static string ProvisionedDefaultDatasourceUid()
+    {
+        var config = new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(
+            File.ReadAllText(MonitoringConfig.RepositoryFile("grafana/provisioning/datasources/datasource.yml")));
+        var defaults = ((List<object>)config["datasources"]).Cast<Dictionary<object, object>>()
+            .Where(d => d.TryGetValue("isDefault", out var isDefault) && (string)isDefault == "true").ToList();
+        Assert.Single(defaults);
+        return (string)defaults[0]["uid"];
     }
 
     private static Dictionary<string, List<string>> TargetSet(string shape) =>

@@ -11,7 +11,7 @@ namespace Api.Tests.Monitoring;
 /// job whose target file in the set lists nothing keeps no target; the scrape key file and the Alertmanager address
 /// are the test's; the scrape and evaluation intervals become 1 s. Jobs, paths, authorization type and rule files are
 /// kept.</item>
-/// <item>alerts.yml: every <c>for</c> becomes 2 s. Expressions, labels and annotations are kept.</item>
+/// <item>alerts.yml: every <c>for</c> becomes 2 s and every group runs at the evaluation interval. Expressions, labels and annotations are kept.</item>
 /// <item>alertmanager.yml: the SMTP server (and any webhook URL) becomes the test's; group_wait and group_interval
 /// become 1 s. Routes, receivers and inhibit rules are kept.</item>
 /// </list>
@@ -82,6 +82,12 @@ public static class MonitoringConfig
         foreach (var ruleFile in List(config, "rule_files").Cast<string>())
         {
             var rules = Load(Path.Combine(RepositoryRoot, "prometheus", ruleFile));
+            // A slower group's own interval (the 30-day SLO window) would leave its rules unevaluated for minutes.
+            foreach (var group in List(rules, "groups").Cast<Dictionary<object, object>>())
+            {
+                group.Remove("interval");
+            }
+
             foreach (var rule in List(rules, "groups").Cast<Dictionary<object, object>>().SelectMany(g => List(g, "rules").Cast<Dictionary<object, object>>()))
             {
                 if (rule.ContainsKey("for"))

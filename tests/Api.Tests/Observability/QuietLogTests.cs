@@ -11,30 +11,20 @@ public sealed class QuietLogTests
     [Fact]
     public async Task An_idle_instance_started_from_another_folder_logs_nothing_after_start_up()
     {
-        var folder = TempFolder.Create("api-tests-quiet");
-        try
+        // The working directory holds no appsettings.json and no --contentRoot is given: `cd elsewhere && dotnet path/to/Api.dll`.
+        await using var app = await TempApp.StartAsync(new Dictionary<string, string?>
         {
-            // The working directory holds no appsettings.json and no --contentRoot is given: `cd elsewhere && dotnet path/to/Api.dll`.
-            await using var app = await AppProcess.StartAsync(folder, new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
-                ["Email:PickupDirectory"] = Path.Combine(folder, "mail"),
-                ["Queue:MetricsRefreshSeconds"] = "1", // so the background read of the queue gauges meets the short outage
-            }, nameContentRoot: false);
-            using var client = new HttpClient { BaseAddress = app.BaseAddress };
-            await client.GetAsync("/health/ready");
-            await Task.Delay(TimeSpan.FromSeconds(1)); // the start-up lines ("Now listening", "Application started") land
-            var afterStartUp = app.Output;
+            ["Queue:MetricsRefreshSeconds"] = "1", // so the background read of the queue gauges meets the short outage
+        }, name: "quiet", nameContentRoot: false);
+        using var client = new HttpClient { BaseAddress = app.BaseAddress };
+        await client.GetAsync("/health/ready");
+        await Task.Delay(TimeSpan.FromSeconds(1)); // the start-up lines ("Now listening", "Application started") land
+        var afterStartUp = app.Output;
 
-            await Task.Delay(TimeSpan.FromSeconds(5)); // five outbox polls
+        await Task.Delay(TimeSpan.FromSeconds(5)); // five outbox polls
 
-            Assert.Equal(afterStartUp, app.Output);
-            Assert.DoesNotContain("Executed DbCommand", afterStartUp, StringComparison.Ordinal);
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        Assert.Equal(afterStartUp, app.Output);
+        Assert.DoesNotContain("Executed DbCommand", afterStartUp, StringComparison.Ordinal);
     }
 }
 

@@ -74,11 +74,14 @@ public sealed class TracingTests : IAsyncLifetime
         // The user and its outbox row are written by the request, as its children.
         Assert.Contains(spans, s => IsOutboxInsert(s) && s.ParentSpanId == server.SpanId);
         Assert.Contains(spans, s => s.Name == "signalr broadcast UserCreated" && s.ParentSpanId == server.SpanId);
-        // Then the chain the outbox row and the job's arguments carry: dispatch -> job -> SMTP.
+        // Then the chain the outbox row and the job carry: dispatch -> the queue's attempt -> job -> SMTP.
         var dispatch = Assert.Single(spans, s => s.Name == "WelcomeEmail dispatch");
         Assert.Equal(server.SpanId, dispatch.ParentSpanId);
+        var attempt = Assert.Single(spans, s => s.Name == "email process");
+        Assert.Equal(dispatch.SpanId, attempt.ParentSpanId);
+        Assert.Equal("Api.Queue", attempt.Scope);
         var job = Assert.Single(spans, s => s.Name == "WelcomeEmail job");
-        Assert.Equal(dispatch.SpanId, job.ParentSpanId);
+        Assert.Equal(attempt.SpanId, job.ParentSpanId);
         var smtp = Assert.Single(spans, s => s.Name == "smtp send");
         Assert.Equal(job.SpanId, smtp.ParentSpanId);
         Assert.Equal(_smtp.Port.ToString(), smtp.Attributes["server.port"]);
@@ -112,5 +115,73 @@ public sealed class TracingTests : IAsyncLifetime
             TimeSpan.FromSeconds(15), $"the 409's request span in trace {traceId}");
         await Eventually.HoldsAsync(async () => (await _dashboard.LogsAsync(traceId)).Any(l => l.Body.Contains("409", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(15), $"a log record of the 409 in trace {traceId}");
+    }
+}
+
+/// <summary>
+/// The logs that explain a failed email: with the SMTP server gone, the attempt's warnings (our filter's and Hangfire's
+/// retry message, written after the job returned) are found by the sign-up's trace id, in the receiver and on the console.
+/// </summary>
+public sealed class JobLogTracingTests : IAsyncLifetime
+{
+    private AspireDashboard _dashboard = null!;
+    private AppProcess _app = null!;
+    private string _folder = null!;
+
+    public async Task InitializeAsync()
+    {
+        _dashboard = await AspireDashboard.StartAsync();
+        _folder = TempFolder.Create("api-tests-job-logs");
+        _app = await AppProcess.StartAsync(_folder, new Dictionary<string, string?>(_dashboard.ExportSettings)
+        {
+            ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(_folder, "app.db")}",
+            // Nothing listens there: every connection is refused, as with a mail server that is down.
+            ["Email:Smtp:Host"] = "127.0.0.1",
+            ["Email:Smtp:Port"] = FreePort.Next().ToString(),
+            ["Queue:Retry:Attempts"] = "1",
+            ["Queue:Retry:DelaySeconds"] = "600",
+            ["OTEL_SERVICE_NAME"] = "api-under-test",
+            ["Logging:Console:FormatterName"] = "json-trace",
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _dashboard.DisposeAsync();
+        TempFolder.Delete(_folder);
+    }
+
+    [Fact]
+    public async Task A_failed_email_attempts_warnings_carry_the_sign_ups_trace_and_the_attempts_span()
+    {
+        using var client = new HttpClient { BaseAddress = _app.BaseAddress };
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/users")
+        {
+            Content = JsonContent.Create(new { name = "Grace", email = "grace@example.com" }),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+
+        static bool IsOurs(AspireDashboard.LogRecord log) => log.Scope == "Api.Queue.QueueMetricsFilter" && log.Body.Contains("failed an attempt", StringComparison.Ordinal);
+        static bool IsHangfires(AspireDashboard.LogRecord log) => log.Scope == "Hangfire.AutomaticRetryAttribute" && log.Body.Contains("Retry attempt 1 of 1", StringComparison.Ordinal);
+        IReadOnlyList<AspireDashboard.LogRecord> logs = [];
+        await Eventually.HoldsAsync(async () => (logs = await _dashboard.LogsAsync(traceId)).Any(IsOurs) && logs.Any(IsHangfires),
+            TimeSpan.FromSeconds(45), $"the failed attempt's warnings in trace {traceId}",
+            () => $"Logs of the trace: {string.Join(" | ", logs.Select(l => $"{l.Scope}: {l.Body}"))}\nApp output:\n{_app.Output}");
+
+        // The attempt's span ends after its state change, so it may be exported after its logs.
+        IReadOnlyList<AspireDashboard.Span> spans = [];
+        await Eventually.HoldsAsync(async () => (spans = await _dashboard.SpansAsync(traceId)).Any(s => s.Name == "email process"),
+            TimeSpan.FromSeconds(15), $"the attempt's span in trace {traceId}");
+        var attempt = Assert.Single(spans, s => s.Name == "email process");
+        Assert.Equal(attempt.SpanId, logs.First(IsOurs).SpanId);
+        Assert.Equal(attempt.SpanId, logs.First(IsHangfires).SpanId);
+
+        var lines = _app.Output.Split('\n').Where(line => line.StartsWith('{')).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+        Assert.Contains(lines, line => line.GetProperty("Category").GetString() == "Hangfire.AutomaticRetryAttribute"
+            && line.TryGetProperty("TraceId", out var id) && id.GetString() == traceId && line.GetProperty("SpanId").GetString() == attempt.SpanId);
     }
 }

@@ -33,6 +33,9 @@ internal sealed class RawSignalRClient : IAsyncDisposable
 
     public WebSocketState State => _socket.State;
 
+    /// <summary>The status of the server's close frame, once one arrived.</summary>
+    public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
     public Task SendAsync(string message, CancellationToken cancellationToken) =>
         _socket.SendAsync(Encoding.UTF8.GetBytes(message + RecordSeparator), WebSocketMessageType.Text, true, cancellationToken);
 

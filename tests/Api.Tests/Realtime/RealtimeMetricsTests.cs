@@ -22,27 +22,3 @@ public sealed class RealtimeMetricsTests(RealtimeMetricsTests.App app) : IClassF
         Assert.Equal(RealtimeMetrics.MeterName, sample.Label("otel_scope_name"));
     }
 }
-
-public sealed class RealtimeOptionsTests
-{
-    [Fact]
-    public async Task A_client_timeout_shorter_than_two_keep_alives_stops_start_up_naming_the_key()
-    {
-        var folder = TempFolder.Create("api-tests-realtime-options");
-        try
-        {
-            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => AppProcess.StartAsync(folder, new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
-                ["Realtime:KeepAliveInterval"] = "00:00:10",
-                ["Realtime:ClientTimeoutInterval"] = "00:00:15",
-            }));
-
-            Assert.Contains("Realtime:ClientTimeoutInterval", error.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
-    }
-}

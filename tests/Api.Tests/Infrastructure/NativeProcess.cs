@@ -3,62 +3,6 @@ using System.Text;
 
 namespace Api.Tests.Infrastructure;
 
-/// <summary>Finds the binaries of Debian packages the tests run; a missing one fails with the command that installs it.</summary>
-public static class Binaries
-{
-    public static string Find(string name, string debianPackage, params string[] candidates)
-    {
-        foreach (var candidate in candidates.Append(name))
-        {
-            var found = Path.IsPathRooted(candidate) ? (File.Exists(candidate) ? candidate : null) : OnPath(candidate);
-            if (found is not null)
-            {
-                return found;
-            }
-        }
-
-        throw new InvalidOperationException(
-            $"'{name}' was not found. Install it with: apt-get install -y --no-install-recommends {debianPackage} (./test.sh does this).");
-    }
-
-    private static string? OnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, name))
-            .FirstOrDefault(File.Exists);
-}
-
-public static class Eventually
-{
-    /// <summary>Polls until the probe holds; on time-out fails with what was awaited (and the last error seen).</summary>
-    public static async Task HoldsAsync(Func<Task<bool>> probe, TimeSpan timeout, string what, Func<string>? diagnostics = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        Exception? last = null;
-        while (deadline.Elapsed < timeout)
-        {
-            try
-            {
-                if (await probe())
-                {
-                    return;
-                }
-            }
-            catch (Exception exception)
-            {
-                last = exception;
-            }
-
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0.#} s waiting for {what}." +
-            (last is null ? "" : $" Last error: {last.Message}") + (diagnostics is null ? "" : $"\n{diagnostics()}"));
-    }
-
-    public static Task HoldsAsync(Func<bool> probe, TimeSpan timeout, string what, Func<string>? diagnostics = null) =>
-        HoldsAsync(() => Task.FromResult(probe()), timeout, what, diagnostics);
-}
-
 /// <summary>A server or tool started for a test: output captured for failure messages, killed with its children on dispose.</summary>
 public sealed class NativeProcess : IAsyncDisposable
 {
@@ -215,31 +159,6 @@ public sealed class NativeProcess : IAsyncDisposable
             }
 
             _output.AppendLine(line);
-        }
-    }
-}
-
-public static class TempFolder
-{
-    public static string Create(string prefix)
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(path);
-        return path;
-    }
-
-    public static void Delete(string path)
-    {
-        try
-        {
-            Directory.Delete(path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A server may still be letting go of a file; the OS cleans /tmp eventually.
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
     }
 }

@@ -1,9 +1,7 @@
-using System.Net;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Api.Errors;
-using Api.Observability;
-using Api.Queue;
+using Api.Security;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -11,11 +9,11 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
-namespace Api.Security;
+namespace Api.Queue;
 
 /// <summary>
 /// Who may open the job dashboard (it deletes and requeues jobs), decided in one place: a request that carries the
-/// dashboard key (<c>Queue:Dashboard:ApiKey</c>, else <c>Metrics:ApiKey</c>) as <c>Authorization: Bearer KEY</c> or
+/// dashboard's own key (<c>Queue:Dashboard:ApiKey</c>; the metrics key never opens it) as <c>Authorization: Bearer KEY</c> or
 /// <c>X-API-Key: KEY</c>; a browser signed in with that key (an HttpOnly, SameSite=Strict cookie, set by the form at
 /// <c>{dashboard}/signin</c>, since a browser cannot send a Bearer header); or, only with the explicit development
 /// opt-in <c>Queue:Dashboard:AllowLocalRequestsWithoutKey</c>, a loopback connection. Never the address alone by
@@ -29,8 +27,9 @@ internal static class DashboardSignIn
     /// <summary>Which key a session was signed in with: changing the key ends every session.</summary>
     internal const string KeyClaim = "dashboard-key";
 
-    public static void AddDashboardSignIn(this IServiceCollection services, string dashboardPath)
+    public static void AddDashboardSignIn(this IServiceCollection services)
     {
+        services.AddSingleton<DashboardKey>();
         services.AddSingleton<IAuthorizationHandler, DashboardAccessHandler>();
         services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy
             .AddAuthenticationSchemes(Scheme)
@@ -39,8 +38,10 @@ internal static class DashboardSignIn
         // every request, /api included, would run the cookie handler for nothing (BENCHMARKS.md, the real path). A
         // scheme added later for the API is the default only when set as such: AddAuthentication("Bearer").
         AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
-        services.AddAuthentication().AddCookie(Scheme, cookie =>
+        services.AddAuthentication().AddCookie(Scheme);
+        services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure<IOptions<QueueOptions>>((cookie, queue) =>
         {
+            var dashboardPath = queue.Value.Dashboard.Path;
             cookie.Cookie.Name = "dashboard";
             cookie.Cookie.Path = dashboardPath;
             cookie.Cookie.HttpOnly = true;
@@ -60,10 +61,11 @@ internal static class DashboardSignIn
         });
         // Hangfire checks an antiforgery token on every dashboard POST when IAntiforgery is registered; its pages carry
         // the token. The sign-in form is a form endpoint, which the antiforgery middleware checks too.
-        services.AddAntiforgery(antiforgery =>
+        services.AddAntiforgery();
+        services.AddOptions<AntiforgeryOptions>().Configure<IOptions<QueueOptions>>((antiforgery, queue) =>
         {
             antiforgery.Cookie.Name = "dashboard-antiforgery";
-            antiforgery.Cookie.Path = dashboardPath;
+            antiforgery.Cookie.Path = queue.Value.Dashboard.Path;
             antiforgery.Cookie.SameSite = SameSiteMode.Strict;
             antiforgery.SuppressXFrameOptionsHeader = true; // SecurityHeadersMiddleware sets DENY on everything.
         });
@@ -104,7 +106,7 @@ internal static class DashboardSignIn
         var tokens = antiforgery.GetAndStoreTokens(context);
         var html = HtmlEncoder.Default;
         var configured = context.RequestServices.GetRequiredService<DashboardKey>().IsConfigured;
-        var message = error ?? (configured ? null : "No dashboard key is configured (Queue:Dashboard:ApiKey or Metrics:ApiKey): sign-in is off.");
+        var message = error ?? (configured ? null : "No dashboard key is configured (Queue:Dashboard:ApiKey): sign-in is off.");
         var body = $$"""
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>Job dashboard: sign in</title>
@@ -141,43 +143,4 @@ internal static class DashboardSignIn
         await context.WriteProblemAsync(StatusCodes.Status401Unauthorized, "The dashboard key is required",
             "Send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>', or sign in from a browser.");
     }
-}
-
-/// <summary>The dashboard's key: <c>Queue:Dashboard:ApiKey</c>, or when unset the metrics key.</summary>
-internal sealed class DashboardKey(IOptions<QueueOptions> queue, IOptions<MetricsOptions> metrics)
-{
-    private readonly ApiKeyGuard? _guard = (queue.Value.Dashboard.ApiKey ?? metrics.Value.ApiKey) is { Length: > 0 } key ? new ApiKeyGuard(key, "dashboard") : null;
-
-    public bool IsConfigured => _guard is not null;
-
-    /// <summary>A short hash of the key (never the key), kept in the encrypted session cookie.</summary>
-    public string Fingerprint { get; } = (queue.Value.Dashboard.ApiKey ?? metrics.Value.ApiKey) is { Length: > 0 } configured
-        ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(configured)))[..16]
-        : "";
-
-    public bool Matches(string? presented) => _guard is not null && presented is not null && _guard.Matches(presented);
-
-    public bool IsPresentedIn(IHeaderDictionary headers) => _guard is not null && _guard.IsAuthorized(headers);
-}
-
-internal sealed class DashboardAccessRequirement : IAuthorizationRequirement;
-
-internal sealed class DashboardAccessHandler(DashboardKey key, IOptions<QueueOptions> queue) : AuthorizationHandler<DashboardAccessRequirement>
-{
-    private readonly bool _openToLocalRequests = queue.Value.Dashboard.AllowLocalRequestsWithoutKey;
-
-    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, DashboardAccessRequirement requirement)
-    {
-        if (context.Resource is HttpContext http && Allows(context.User, http))
-        {
-            context.Succeed(requirement);
-        }
-
-        return Task.CompletedTask;
-    }
-
-    internal bool Allows(ClaimsPrincipal user, HttpContext http) =>
-        (user.Identity?.IsAuthenticated == true && key.IsConfigured && user.HasClaim(DashboardSignIn.KeyClaim, key.Fingerprint))
-        || key.IsPresentedIn(http.Request.Headers)
-        || (_openToLocalRequests && http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote));
 }

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using PuppeteerSharp;
 
-namespace Api.Tests.Security;
+namespace Api.Tests.Queue;
 
 /// <summary>
 /// The dashboard's way in for a person, in a real browser (Debian's chromium, driven over the DevTools protocol):

@@ -1,8 +1,9 @@
 using System.Net;
 using Api.Tests.Infrastructure;
+using Api.Tests.Security;
 using Api.Tests.Users;
 
-namespace Api.Tests.Security;
+namespace Api.Tests.Queue;
 
 /// <summary>The attacks of issue 10 on the job dashboard, against the real server and through a real proxy.</summary>
 public sealed class DashboardSecurityTests(DashboardSecurityTests.App app) : IClassFixture<DashboardSecurityTests.App>, IAsyncLifetime
@@ -163,28 +164,5 @@ public sealed class DashboardSecurityTests(DashboardSecurityTests.App app) : ICl
         var request = new HttpRequestMessage(HttpMethod.Post, "/hangfire/signin") { Content = new FormUrlEncodedContent(fields) };
         request.Headers.Add("Cookie", cookie);
         return _client.SendAsync(request);
-    }
-}
-
-public sealed class DashboardOptInTests
-{
-    [Fact]
-    public async Task The_local_opt_in_is_refused_outside_development_with_a_message_naming_the_key()
-    {
-        var folder = TempFolder.Create("api-tests-dashboard-opt-in");
-        try
-        {
-            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => AppProcess.StartAsync(folder, new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
-                ["Queue:Dashboard:AllowLocalRequestsWithoutKey"] = "true",
-            }));
-
-            Assert.Contains("Queue:Dashboard:AllowLocalRequestsWithoutKey", error.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
     }
 }

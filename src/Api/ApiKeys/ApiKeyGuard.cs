@@ -3,10 +3,10 @@ using System.Text;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
-namespace Api.Security;
+namespace Api.ApiKeys;
 
 /// <summary>
-/// The one check of an API key, used by <c>/metrics</c> and the job dashboard: the key is sent the way Prometheus'
+/// The one check of an API key, a leaf every feature may use (<c>/metrics</c> and the job dashboard each with its own key): the key is sent the way Prometheus'
 /// <c>authorization</c> setting sends it (<c>Authorization: Bearer KEY</c>) or as <c>X-API-Key: KEY</c>. Both sides are hashed before the fixed-time
 /// comparison, so neither the key's content nor its length leaks through timing. The key is never logged.
 /// </summary>

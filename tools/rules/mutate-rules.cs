@@ -10,7 +10,8 @@
 // Test groups are independent, so each runs as a file of its own, those that name the mutated rule first, until one
 // fails: a killed mutant costs one small promtool run instead of the whole suite.
 //
-// Run from the repository root: dotnet run prometheus/mutate-rules.cs   (./test.sh does)
+// Run from the repository root: dotnet run tools/rules/mutate-rules.cs   (./test.sh does; an argument names another
+// folder holding alerts.yml and its tests)
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;

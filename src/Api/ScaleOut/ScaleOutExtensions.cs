@@ -1,0 +1,36 @@
+using Api.Configuration;
+using Api.Data;
+using Api.Observability;
+using Microsoft.Extensions.Options;
+
+namespace Api.ScaleOut;
+
+/// <summary>
+/// What lets many instances run behind one load balancer and be replaced one by one without losing a request: one
+/// key ring, fleet-wide rate limits, and a drain between SIGTERM and exit. See README, "Scale-out".
+/// </summary>
+public static class ScaleOutExtensions
+{
+    public static IHostApplicationBuilder AddScaleOut(this IHostApplicationBuilder builder)
+    {
+        var redis = builder.Configuration.GetConnectionString(DataExtensions.RedisConnectionName);
+        var shared = !string.IsNullOrWhiteSpace(redis);
+        if (shared)
+        {
+            builder.Services.AddSingleton(_ => FleetRedis.Connect(redis!));
+        }
+
+        builder.AddSharedKeyRing(shared);
+        builder.Services.AddSingleton(services => new FleetRateLimits(
+            services.GetRequiredService<ILogger<FleetRateLimits>>(), TimeProvider.System, services.GetService<FleetRedis>()));
+
+        builder.Services.AddValidatedOptions<ShutdownOptions>(ShutdownOptions.Section);
+        builder.Services.AddSingleton<DrainedConnections>();
+        builder.Services.AddSingleton<Drain>();
+        builder.Services.AddSingleton<IHostLifetime, DrainingLifetime>();
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<ShutdownOptions>>((host, shutdown) =>
+            host.ShutdownTimeout = TimeSpan.FromSeconds(shutdown.Value.GraceSeconds));
+        builder.Services.AddHealthChecks().AddCheck<DrainHealthCheck>("drain", tags: [ObservabilityExtensions.ReadyTag]);
+        return builder;
+    }
+}

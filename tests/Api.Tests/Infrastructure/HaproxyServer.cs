@@ -1,0 +1,75 @@
+using System.Net.Sockets;
+
+namespace Api.Tests.Infrastructure;
+
+/// <summary>
+/// A real haproxy (Debian's package) in front of app instances on 127.0.0.1, configured as a production balancer
+/// would be for this service: round robin, <c>option httpchk GET /health/ready</c> every second with <c>fall 1 rise
+/// 1</c>, <c>option forwardfor</c> (the app trusts it through ForwardedHeaders:KnownProxies), WebSockets tunnelled.
+/// </summary>
+public sealed class HaproxyServer : IAsyncDisposable
+{
+    private readonly NativeProcess _process;
+    private readonly string _folder;
+
+    private HaproxyServer(NativeProcess process, string folder, int port)
+    {
+        _process = process;
+        _folder = folder;
+        Port = port;
+    }
+
+    public int Port { get; }
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+    public string Output => _process.Output;
+
+    public static async Task<HaproxyServer> StartAsync(IReadOnlyList<int> backendPorts)
+    {
+        var binary = Binaries.Find("haproxy", "haproxy", "/usr/sbin/haproxy");
+        var folder = TempFolder.Create("api-tests-haproxy");
+        var port = FreePort.Next();
+        var servers = string.Join("\n", backendPorts.Select((p, i) => $"  server app{i} 127.0.0.1:{p} check inter 1s fall 1 rise 1"));
+        var config = Path.Combine(folder, "haproxy.cfg");
+        await File.WriteAllTextAsync(config, $"""
+            global
+              maxconn 2000
+            defaults
+              mode http
+              timeout connect 2s
+              timeout client 60s
+              timeout server 60s
+              timeout tunnel 1h
+              retries 3
+              option redispatch
+            frontend fleet
+              bind 127.0.0.1:{port}
+              default_backend api
+            backend api
+              balance roundrobin
+              option httpchk GET /health/ready
+              option forwardfor
+            {servers}
+
+            """);
+        // -db: stay in the foreground, as the test's child, so disposing the process stops it.
+        var process = NativeProcess.Start(binary, ["-f", config, "-db"]);
+        await Eventually.HoldsAsync(async () =>
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"haproxy exited:\n{process.Output}");
+            }
+
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync("127.0.0.1", port);
+            return true;
+        }, TimeSpan.FromSeconds(15), $"haproxy on port {port}", () => process.Output);
+        return new HaproxyServer(process, folder, port);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _process.DisposeAsync();
+        TempFolder.Delete(_folder);
+    }
+}
