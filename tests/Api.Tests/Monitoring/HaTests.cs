@@ -43,8 +43,9 @@ public sealed class HaTests(HaStack stack) : IClassFixture<HaStack>
         // Prometheus adds its external labels to what it sends, not to what it answers: compare without them.
         var stored = (await Store.QueryAsync(scraped, at)).Series
             .Select(s => new PromSeries(s.Labels.Where(l => !stack.ExternalLabels.Contains(l.Key)).ToDictionary(), s.Points).Key).ToList();
-        Assert.True(replicaSeries[0].Count > 100, $"the app exports {replicaSeries[0].Count} series only");
-        Assert.Equal(replicaSeries[0].Count, stored.Count);
+        Assert.True(replicaSeries[0].Count > 50, $"the app exports {replicaSeries[0].Count} series only");
+        Assert.True(replicaSeries[0].Count == stored.Count,
+            $"{replicaSeries[0].Count} app series in each replica, {stored.Count} in VictoriaMetrics (the replicas' labels must be identical)");
         Assert.Equal(replicaSeries[0].Order(StringComparer.Ordinal), stored.Order(StringComparer.Ordinal));
         Assert.Equal(replicaSeries[0], replicaSeries[1]);
 
@@ -265,8 +266,8 @@ public sealed class HaTests(HaStack stack) : IClassFixture<HaStack>
         await Eventually.HoldsAsync(async () =>
             {
                 var now = DateTimeOffset.UtcNow;
-                var points = (await Store.SamplesAsync("up{job=\"api\"}", now.AddSeconds(-30), now)).SingleOrDefault()?.Points;
-                return points is { Count: > 0 } && points[^1].Time >= Seconds(time);
+                var series = await Store.SamplesAsync("up{job=\"api\"}", now.AddSeconds(-30), now);
+                return series.Any(s => s.Points.Count > 0 && s.Points[^1].Time >= Seconds(time));
             },
             Patience, $"VictoriaMetrics to hold samples up to {time:HH:mm:ss}", stack.Diagnostics);
 }
