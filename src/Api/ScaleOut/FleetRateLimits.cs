@@ -1,7 +1,6 @@
 using System.Threading.RateLimiting;
 using Api.Observability;
 using RedisRateLimiting;
-using StackExchange.Redis;
 
 namespace Api.ScaleOut;
 
@@ -90,7 +89,10 @@ internal sealed class FleetRateLimits(ILogger<FleetRateLimits> logger, TimeProvi
                     owner.RedisWorked();
                     return new SharedLease(lease);
                 }
-                catch (Exception exception) when (exception is RedisException or TimeoutException)
+                // Anything from the Redis side, not only RedisException and timeouts: StackExchange.Redis also throws
+                // InvalidOperationException when a connection drops mid-read (seen under load), and a limit that
+                // cannot be counted must not fail the request. Only the client's own abort propagates.
+                catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
                 {
                     owner.RedisFailed(exception);
                 }

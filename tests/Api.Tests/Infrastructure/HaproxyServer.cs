@@ -6,6 +6,8 @@ namespace Api.Tests.Infrastructure;
 /// A real haproxy (Debian's package) in front of app instances on 127.0.0.1, configured as a production balancer
 /// would be for this service: round robin, <c>option httpchk GET /health/ready</c> every second with <c>fall 1 rise
 /// 1</c>, <c>option forwardfor</c> (the app trusts it through ForwardedHeaders:KnownProxies), WebSockets tunnelled.
+/// Without <c>option redispatch</c>: retrying a refused connection on another server would hide an instance that
+/// closed its port while still in the balancer (and a retried POST is not always safe); the app's drain must do it.
 /// </summary>
 public sealed class HaproxyServer : IAsyncDisposable
 {
@@ -40,7 +42,6 @@ public sealed class HaproxyServer : IAsyncDisposable
               timeout server 60s
               timeout tunnel 1h
               retries 3
-              option redispatch
             frontend fleet
               bind 127.0.0.1:{port}
               default_backend api

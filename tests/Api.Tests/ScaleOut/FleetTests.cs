@@ -32,6 +32,7 @@ public sealed class FleetTests(ITestOutputHelper output) : IAsyncLifetime
     private readonly List<string> _folders = [];
     private readonly int[] _ports = Enumerable.Range(0, Instances).Select(_ => FreePort.Next()).ToArray();
     private readonly AppProcess?[] _apps = new AppProcess?[Instances];
+    private readonly System.Text.StringBuilder _stoppedLogs = new();
     private string _database = "";
     private RedisServer _redis = null!;
     private SmtpSink _smtp = null!;
@@ -90,8 +91,9 @@ public sealed class FleetTests(ITestOutputHelper output) : IAsyncLifetime
                 statuses.Add(response.StatusCode);
             }
 
-            Assert.Equal(SignUpLimit, statuses.Count(s => s == HttpStatusCode.Created));
-            Assert.Equal(2 * SignUpLimit, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+            var counts = string.Join(", ", statuses.GroupBy(s => s).Select(g => $"{(int)g.Key}: {g.Count()}"));
+            Assert.True(statuses.Count(s => s == HttpStatusCode.Created) == SignUpLimit && statuses.Count(s => s == HttpStatusCode.TooManyRequests) == 2 * SignUpLimit,
+                $"{counts}\n{string.Join("\n", _apps.Select(a => a!.Output))}");
         }
 
         var sockets = await Task.WhenAll(Enumerable.Range(0, WebSocketClients).Select(_ => WebSocketClient.ConnectAsync(new Uri(_haproxy.BaseAddress, "/ws"))));
@@ -105,6 +107,7 @@ public sealed class FleetTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(0, await _apps[i]!.TerminateAsync(Patience));
             var output = _apps[i]!.Output;
             Assert.False(output.Contains("fail:", StringComparison.Ordinal), output);
+            _stoppedLogs.Append(output);
             await _apps[i]!.DisposeAsync();
             _apps[i] = null;
             var clock = Stopwatch.StartNew();
@@ -125,6 +128,19 @@ public sealed class FleetTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine($"time to ready after start: {string.Join(", ", timesToReady.Select(t => $"{t.TotalSeconds:0.0} s"))}");
         Assert.True(load.Failures.IsEmpty, $"{load.Failures.Count} failed requests:\n{string.Join("\n", load.Failures.Take(20))}\n{_haproxy.Output}");
         Assert.False(load.Created.IsEmpty, "the load created no user");
+
+        // The limit held for each client address through the restarts: one window of the limit, a second if the load
+        // outlasted the first minute. Unless an instance found Redis slower than FleetRedis.Timeout and, as designed,
+        // counted on its own for a while (a busy 2-core host can do that): then the log says so, and it is reported.
+        var logs = _stoppedLogs + string.Join("\n", _apps.Select(a => a!.Output));
+        var fallbacks = logs.Split("The rate limits' Redis is unavailable").Length - 1;
+        var windows = (int)Math.Ceiling(load.Elapsed.TotalMinutes);
+        output.WriteLine($"sign-ups per client: {string.Join(", ", load.Created.GroupBy(c => c.Worker).OrderBy(g => g.Key).Select(g => g.Count()))}; local fallbacks {fallbacks}");
+        if (fallbacks == 0)
+        {
+            Assert.All(load.Created.GroupBy(c => c.Worker), worker => Assert.True(worker.Count() <= windows * SignUpLimit,
+                $"client 127.0.0.{10 + worker.Key} created {worker.Count()} users in {load.Elapsed.TotalSeconds:0} s; the limit is {SignUpLimit} a minute"));
+        }
 
         // Every 201's email, once or more (a repeat keeps its Message-ID); repeats are counted, not failed.
         var expected = load.Created.Select(c => c.Email).ToHashSet(StringComparer.OrdinalIgnoreCase);
@@ -256,7 +272,7 @@ public sealed class FleetTests(ITestOutputHelper output) : IAsyncLifetime
         public int Count => _samples.Count;
         public int Limited => Volatile.Read(ref _limited);
         public ConcurrentBag<string> Failures { get; } = [];
-        public ConcurrentBag<(Guid Id, string Email)> Created { get; } = [];
+        public ConcurrentBag<(int Worker, string Email)> Created { get; } = [];
 
         public Task RunAsync()
         {
@@ -298,7 +314,7 @@ public sealed class FleetTests(ITestOutputHelper output) : IAsyncLifetime
                     else if (response.StatusCode == HttpStatusCode.Created)
                     {
                         var user = await response.Content.ReadFromJsonAsync<UserResponse>();
-                        Created.Add((user!.Id, user.Email));
+                        Created.Add((worker, user!.Email));
                     }
                 }
                 catch (HttpRequestException exception)
