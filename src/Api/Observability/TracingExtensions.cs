@@ -22,8 +22,6 @@ public static class TracingExtensions
     /// </summary>
     public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
-    private const string TracesEndpointKey = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
-
     /// <summary>Every ActivitySource of our own features is named <c>Api.Something</c>.</summary>
     public const string ActivitySources = "Api.*";
 
@@ -32,7 +30,7 @@ public static class TracingExtensions
         // Spans are recorded only when they are exported: unexported they would cost CPU for nothing (BENCHMARKS.md,
         // "Tracing cost"), and an exemplar's trace id would lead nowhere. Without it every request still has a W3C
         // trace id (ASP.NET Core's activity) in its logs and problem responses.
-        if (IsSet(builder, OtlpEndpointKey) || IsSet(builder, TracesEndpointKey))
+        if (IsSet(builder, OtlpEndpointKey) || IsSet(builder, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
         {
             builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing
                 .AddSource(ActivitySources)
@@ -68,7 +66,7 @@ public static class TracingExtensions
         {
             // A receiver per signal (Tempo for traces, Loki for logs in docker compose), each by its standard variable:
             // a full URL, used as given. (The SDK's per-signal AddOtlpExporter reads only the common endpoint.)
-            if (Endpoint(builder, TracesEndpointKey) is { } traces)
+            if (Endpoint(builder, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") is { } traces)
             {
                 telemetry.WithTracing(tracing => tracing.AddOtlpExporter(otlp => otlp.Endpoint = traces));
             }

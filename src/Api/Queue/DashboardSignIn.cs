@@ -21,11 +21,9 @@ namespace Api.Queue;
 /// </summary>
 internal static class DashboardSignIn
 {
-    public const string Policy = "dashboard";
-    public const string Scheme = "dashboard";
-
-    /// <summary>Which key a session was signed in with: changing the key ends every session.</summary>
-    internal const string KeyClaim = "dashboard-key";
+    // The authorization policy and the cookie scheme share the name; the claim holds which key a session was signed in
+    // with, so changing the key ends every session.
+    public const string Policy = "dashboard", Scheme = Policy, KeyClaim = "dashboard-key";
 
     public static void AddDashboardSignIn(this IServiceCollection services)
     {
