@@ -87,8 +87,10 @@ public class KubernetesManifestTests
             {
                 var get = Map(Map(manifests.Container, probe), "httpGet");
                 Assert.Equal("http", (string)get["port"]);
-                var response = await http.GetAsync((string)get["path"]);
-                Assert.True(response.StatusCode == HttpStatusCode.OK, $"{overlay}: {probe} {get["path"]} answered {(int)response.StatusCode}");
+                // As the kubelet does, asked again until it answers: readiness holds 503 until the host has started.
+                var status = 0;
+                await Eventually.HoldsAsync(async () => (status = (int)(await http.GetAsync((string)get["path"])).StatusCode) == 200,
+                    TimeSpan.FromSeconds(30), $"{overlay}: {probe} {get["path"]} to answer 200", () => $"last answer {status}");
             }
 
             var endpoint = (Dictionary<object, object>)List(Map(manifests.Only("ServiceMonitor"), "spec"), "endpoints").Single();
