@@ -6,8 +6,9 @@ namespace Api.Tests.Infrastructure;
 /// A real haproxy (Debian's package) in front of app instances on 127.0.0.1, configured as a production balancer
 /// would be for this service: round robin, <c>option httpchk GET /health/ready</c> every second with <c>fall 1 rise
 /// 1</c>, <c>option forwardfor</c> (the app trusts it through ForwardedHeaders:KnownProxies), WebSockets tunnelled.
-/// Without <c>option redispatch</c>: retrying a refused connection on another server would hide an instance that
-/// closed its port while still in the balancer (and a retried POST is not always safe); the app's drain must do it.
+/// Without <c>option redispatch</c>, so that haproxy's retries lean as little as possible on another server. Even so,
+/// its same-server retries (1 s apart, while the 1 s check marks the server down) absorbed a closed port in one run
+/// with the drain off: the drain itself is held by DrainTests, this test holds the whole fleet's outcome.
 /// </summary>
 public sealed class HaproxyServer : IAsyncDisposable
 {
