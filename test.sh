@@ -166,6 +166,9 @@ run_kubernetes_checks() {
   run_check "kubernetes: bad manifests fail the validation" tools/kubernetes/check.sh bad-manifests
 }
 
+# The core docs are read in one sitting: together under 75 KiB (DEVELOPERS' rule); recipes replace prose.
+run_check "core docs under 75 KiB" bash -c \
+  'size=$(cat README.md MONITORING.md RUNBOOKS.md GRAFANA_SETUP.md GRAFANA_SETUP.ko.md BENCHMARKS.md | wc -c); echo "core docs: $size bytes"; ((size < 76800))'
 run_monitoring_checks
 run_mutation_check
 run_kubernetes_checks

@@ -203,6 +203,7 @@ public sealed class FleetTests(ITestOutputHelper output) : IAsyncLifetime
             ["Email:Smtp:Host"] = "127.0.0.1",
             ["Email:Smtp:Port"] = _smtp.Port.ToString(),
             ["Metrics:ApiKey"] = Key,
+            ["Queue:Dashboard:ApiKey"] = Key,
             ["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1",
             ["RateLimit:Enabled"] = "true",
             ["RateLimit:SignUpsPerMinute"] = SignUpLimit.ToString(),
