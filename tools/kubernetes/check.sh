@@ -41,15 +41,8 @@ case "${1:-}" in
         const rule = parseAllDocuments(readFileSync('$(render "$overlay")', 'utf8')).map((d) => d.toJS()).find((o) => o?.kind === 'PrometheusRule');
         if (!rule) { console.error('overlay $overlay renders no PrometheusRule'); process.exit(1); }
         process.stdout.write(stringify(rule.spec, { lineWidth: 0 }));") > "$work/$overlay-rules/alerts.yml"
-      tests=()
-      for test in "$root"/prometheus/*.test.yml; do
-        if grep -qF 'job="api"' "$test"; then   # a test file of exporters only has no app selector to render
-          "$root/tools/rules/render-rules.sh" --selector "$selector" "$test" > "$work/$overlay-rules/$(basename "$test")"
-        else
-          cp "$test" "$work/$overlay-rules/"
-        fi
-        tests+=("$work/$overlay-rules/$(basename "$test")")
-      done
+      "$root/tools/rules/render-rule-tests.sh" --selector "$selector" "$work/$overlay-rules"
+      tests=("$work/$overlay-rules"/*.test.yml)
       echo "overlay $overlay, selector $selector:"
       promtool check rules "$work/$overlay-rules/alerts.yml"
       promtool test rules "${tests[@]}"
