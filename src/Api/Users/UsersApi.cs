@@ -166,7 +166,7 @@ public static class UsersApi
         [Description("Page number, from 1, oldest users first. Costs what it skips: the database reads every user before the page, so deep pages are slow on a big table; prefer after.")]
         [Range(1, 1_000_000)] int page = 1,
         [Range(1, MaxPageSize)] int pageSize = 20,
-        [Description("The id of the last user of the previous page (its next link carries it): the users created after that one. The same cost at any depth. Not with page.")]
+        [Description("The id of the last user of the previous page (its next link carries it): the users created after that one. The same cost at any depth. Not with page. Ids are taken when a sign-up starts, so one that commits while you read the newest page may land before your cursor.")]
         Guid? after = null)
     {
         var items = new List<UserResponse>(pageSize);
