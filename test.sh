@@ -167,6 +167,11 @@ run_check "core docs under 75 KiB" bash -c \
 run_monitoring_checks
 run_mutation_check
 run_kubernetes_checks
+#if (repositoryDevelopment)
+# The `dotnet new` template made from this repository: two instances built, started and checked (an instance made from
+# it has no template of its own, so its test.sh has no such line).
+run_check "dotnet new template: instances build, start and pass their own checks" tools/template/check.sh
+#endif
 run_dotnet_tests
 
 echo "$passed passed, $failed failed"
