@@ -11,7 +11,8 @@
 #   3. BenchmarkDotNet micro-benchmarks (bench/Micro): the per-request metrics cost, alone and from 2 threads at once,
 #      prometheus-net's MeterAdapter for contrast, and rendering /metrics at 1,000 / 10,000 / 100,000 series.
 #   4. The real path (bench/RealPath/run.sh): the users API on one PostgreSQL beside NestJS + TypeORM and raw Npgsql.
-#   5. The other features' benchmarks (bench/Realtime, bench/Email, bench/Outage) when they exist.
+#   5. The other features' benchmarks (bench/Realtime, bench/Email, bench/Queue: the email path beside NestJS + Bull,
+#      bench/Outage) when they exist.
 # Installs what it needs (wrk, postgresql as Debian packages when root; the peers' node modules with npm ci).
 # Full run ≈ 35 minutes on 2 quiet cores (8 rounds of 5 s; BENCH_ROUNDS / BENCH_DURATION change them); --quick ≈ 10.
 # The metrics question alone, as BENCHMARKS.md ran it: BENCH_ROUNDS=50 BENCH_DURATION=2 bench/run.sh --only-metrics (≈ 50 min).
@@ -279,7 +280,7 @@ bench/RealPath/run.sh "${realpath_args[@]}" > "$OUT/realpath.md" 2> "$OUT/realpa
 # Each feature's bench/<Feature>/run.sh prints its own table. In quick mode it gets --quick if it takes that flag, or the
 # smaller arguments below (Realtime's argument is its target number of connections).
 declare -A QUICK_ARGS=([Realtime]="2000" [Email]="3000" [Outage]="30")
-for feature in Realtime Email Outage; do
+for feature in Realtime Email Queue Outage; do
   script=bench/$feature/run.sh
   if [[ ! -x $script ]]; then
     say "note: $script does not exist yet; skipped"

@@ -2,7 +2,8 @@
 # The email path beside the seed's: sign-ups, each with its welcome email, through three servers on one PostgreSQL
 # (fsync on), every mail delivered to one loopback SMTP sink (bench/lib/smtpsink.py):
 #   api    src/Api: outbox row in the sign-up's transaction -> Hangfire job on Redis -> MailKit over pooled SMTP
-#   apib   a second, identical src/Api (A/A: two identical servers must agree; their ratio is the noise floor)
+#   apib   a second, identical src/Api (A/A: two identical servers must agree; their ratio is the noise floor), or
+#          with QUEUE_APIB_BUILD=<build folder> another build of it (before/after)
 #   nest   bench/peers/nestjs-bull, the seed's path: NestJS + TypeORM, a Bull job on Redis -> nodemailer, pooled SMTP
 # Each server has its own database and its own redis-server (append-only, fsync every second), so Redis' INFO
 # commandstats and CPU are per server. A round gives each server, in rotated order (even rounds backwards), DURATION
@@ -71,9 +72,13 @@ as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w start -o 
 PG_PID=$(head -n1 "$PG_DATA/postmaster.pid")
 psql_() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAtX "$@"; }
 read -ra SERVERS <<< "${QUEUE_SERVERS:-api apib nest}"
-psql_ -c "CREATE EXTENSION pg_stat_statements" -c "CREATE DATABASE api" -c "CREATE DATABASE apib" -c "CREATE DATABASE nest"
+psql_ -c "CREATE EXTENSION pg_stat_statements" -c "CREATE DATABASE api" -c "CREATE DATABASE apib" -c "CREATE DATABASE nest" \
+  -c 'CREATE DATABASE "crash-api"' -c 'CREATE DATABASE "crash-nest"' 
 declare -A URL PID REDIS_PORT REDIS_PID
-for server in "${SERVERS[@]}"; do
+# After the rounds, a copy of each kind is killed with kill -9 in the middle of its sign-ups: crash-api, crash-nest.
+CRASH=()
+for server in "${SERVERS[@]}"; do [[ $server == api || $server == nest ]] && CRASH+=("crash-$server"); done
+for server in "${SERVERS[@]}" "${CRASH[@]}"; do
   REDIS_PORT[$server]=$(free_port)
   mkdir -p "$TMP/redis-$server"
   redis-server --bind 127.0.0.1 --port "${REDIS_PORT[$server]}" --dir "$TMP/redis-$server" --save '' \
@@ -83,29 +88,36 @@ done
 for server in "${SERVERS[@]}"; do
   for _ in $(seq 1 100); do redis-cli -p "${REDIS_PORT[$server]}" ping > /dev/null 2>&1 && break; sleep 0.1; done
 done
+for server in "${CRASH[@]}"; do
+  for _ in $(seq 1 100); do redis-cli -p "${REDIS_PORT[$server]}" ping > /dev/null 2>&1 && break; sleep 0.1; done
+done
 
 # --- Servers -------------------------------------------------------------------------------------------------------
 say "starting the servers"
 # From a copy of the build, so rebuilding src/Api during a run cannot change the binary under the servers.
+# QUEUE_APIB_BUILD puts another build of src/Api (an earlier commit's) in apib's place: a before/after in one run.
 cp -r "${QUEUE_API_BUILD:-src/Api/bin/Release/net10.0}" "$TMP/api"
+cp -r "${QUEUE_APIB_BUILD:-$TMP/api}" "$TMP/apib"
 # QUEUE_PROFILE=1: perf samples the first API's CPU during round 1 (JIT symbols from the perf map), report in OUT/perf.txt.
 PROFILE_ENV=()
 ((${QUEUE_PROFILE:-0})) && PROFILE_ENV=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0) # W^X off: perf finds JIT code by the map only in anonymous memory
-for server in api apib; do
-  [[ " ${SERVERS[*]} " == *" $server "* ]] || continue
-  port=$(free_port) URL[$server]=http://127.0.0.1:$port
-  (cd "$TMP/api" && RateLimit__Enabled=false exec env "${PROFILE_ENV[@]}" dotnet Api.dll --urls "${URL[$server]}" \
-    --ConnectionStrings:Postgres="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$server" \
-    --ConnectionStrings:Redis="127.0.0.1:${REDIS_PORT[$server]}" \
-    --Email:Smtp:Host=127.0.0.1 --Email:Smtp:Port="$SMTP_PORT" ${QUEUE_API_ARGS:-}) > "$OUT/$server.log" 2>&1 &
+start_server() { # server [extra API settings...]: (re)starts it on its port, database and Redis
+  local server=$1 build=$1
+  [[ $server == crash* ]] && build=api
+  case $server in
+    *nest) (cd bench/peers/nestjs-bull && NODE_ENV=production DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/$server" \
+      REDIS_PORT="${REDIS_PORT[$server]}" SMTP_PORT="$SMTP_PORT" exec node dist/main.js --port="${URL[$server]##*:}") >> "$OUT/$server.log" 2>&1 & ;;
+    *) (cd "$TMP/$build" && RateLimit__Enabled=false exec env "${PROFILE_ENV[@]}" dotnet Api.dll --urls "${URL[$server]}" \
+      --ConnectionStrings:Postgres="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$server" \
+      --ConnectionStrings:Redis="127.0.0.1:${REDIS_PORT[$server]}" \
+      --Email:Smtp:Host=127.0.0.1 --Email:Smtp:Port="$SMTP_PORT" ${QUEUE_API_ARGS:-} "${@:2}") >> "$OUT/$server.log" 2>&1 & ;;
+  esac
   PIDS+=($!) PID[$server]=$!
+}
+for server in "${SERVERS[@]}"; do
+  URL[$server]=http://127.0.0.1:$(free_port)
+  start_server "$server"
 done
-if [[ " ${SERVERS[*]} " == *" nest "* ]]; then
-  port=$(free_port) URL[nest]=http://127.0.0.1:$port
-  (cd bench/peers/nestjs-bull && NODE_ENV=production DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/nest" \
-    REDIS_PORT="${REDIS_PORT[nest]}" SMTP_PORT="$SMTP_PORT" exec node dist/main.js --port="$port") > "$OUT/nest.log" 2>&1 &
-  PIDS+=($!) PID[nest]=$!
-fi
 for server in "${SERVERS[@]}"; do wait_ready "$server" "${URL[$server]}/metrics" "$OUT"; done
 
 commands() { # server -> Redis commands executed so far
@@ -136,12 +148,14 @@ measure() { # label server seconds
   done
   if [[ -n $perf ]]; then
     kill -INT "$perf"; wait "$perf" || true
-    perf report -i "$OUT/perf.data" --no-children --sort dso,symbol --percent-limit 0.3 --stdio -g none 2> /dev/null | grep -v '^$' | head -n 80 > "$OUT/perf.txt"
-    perf report -i "$OUT/perf.data" --children --sort symbol --percent-limit 3 --stdio -g none 2> /dev/null | grep -v '^$' | head -n 120 > "$OUT/perf-children.txt"
+    perf report -i "$OUT/perf.data" --no-children --sort dso,symbol --percent-limit 0.3 --stdio -g none 2> /dev/null | grep -v '^$' | head -n 80 > "$OUT/perf.txt" || true
+    perf report -i "$OUT/perf.data" --children --sort symbol --percent-limit 3 --stdio -g none 2> /dev/null | grep -v '^$' | head -n 120 > "$OUT/perf-children.txt" || true
   fi
   sleep 0.3 # a duplicate sent right after the last first delivery is still counted
   cpu_after=$(python3 bench/lib/cputicks.py "${PID[$server]}" "${REDIS_PID[$server]}" "$PG_PID")
   delivered=$(mails_of "$prefix")
+  # Counted again: a sign-up wrk gave up on at its end may still have committed after the first count.
+  users=$(psql_ -d "$server" -c "SELECT count(*) FROM users WHERE email LIKE '$prefix-%'")
   distinct=$(grep " $prefix-" "$TMP/mail.log" | awk '{print $2}' | sort -u | wc -l)
   last=$(grep " $prefix-" "$TMP/mail.log" | awk '{print $1}' | sort -n | tail -n1)
   redis-cli -p "${REDIS_PORT[$server]}" info commandstats > "$OUT/raw/$prefix.redis-after"
@@ -150,9 +164,12 @@ measure() { # label server seconds
   echo "$server $start ${last:-$start} $users $delivered $distinct $cpu_before $cpu_after $cmd_before $(commands "$server") $statements" > "$OUT/raw/$prefix.run"
 }
 
-say "warming up each server (2 × ${DURATION} s of sign-ups)"
-for server in "${SERVERS[@]}"; do measure warmup1 "$server" "$DURATION"; measure warmup2 "$server" "$DURATION"; done
-for round in $(seq 1 "$ROUNDS"); do
+# QUEUE_ROUNDS=0: the kill -9 part alone.
+if ((ROUNDS > 0)); then
+  say "warming up each server (2 × ${DURATION} s of sign-ups)"
+  for server in "${SERVERS[@]}"; do measure warmup1 "$server" "$DURATION"; measure warmup2 "$server" "$DURATION"; done
+fi
+for ((round = 1; round <= ROUNDS; round++)); do
   mapfile -t order < <(rotated "$round" "${SERVERS[@]}")
   if ((round % 2 == 0)); then mapfile -t order < <(reversed "${order[@]}"); fi
   for server in "${order[@]}"; do
@@ -160,7 +177,46 @@ for round in $(seq 1 "$ROUNDS"); do
     measure "r$round" "$server" "$DURATION"
   done
 done
+# --- kill -9 in the middle of the sign-ups ------------------------------------------------------------------------
+# Every user the database committed must get its mail once the server is back (at least once); a mail sent twice is a
+# duplicate. The API's jobs in flight come back after Queue:InvisibilityTimeoutSeconds (30 s here: 5 s requeued jobs
+# still running on this loaded machine, the duplicates the setting's doc warns of), rows claimed but not deleted after
+# the claim's lease (60 s); Bull re-runs a dead worker's active jobs at its stalled-job check (30 s). So the count of
+# duplicates waits 70 s after the last first delivery.
+: > "$OUT/crash.txt"
+for server in "${CRASH[@]}"; do
+  URL[$server]=http://127.0.0.1:$(free_port)
+  start_server "$server" --Queue:InvisibilityTimeoutSeconds=30
+  wait_ready "$server" "${URL[$server]}/metrics" "$OUT"
+  say "kill -9: $server"
+  wrk -t1 -c"$CONNECTIONS" -d"$((2 * DURATION))s" -s bench/RealPath/signup.lua "${URL[$server]}/api/users" -- "$server" > "$OUT/raw/$server.wrk" 2>&1 &
+  wrk_pid=$!
+  sleep "$DURATION"
+  kill -9 "${PID[$server]}"
+  wait "$wrk_pid" || true
+  start_server "$server" --Queue:InvisibilityTimeoutSeconds=30
+  wait_ready "$server" "${URL[$server]}/metrics" "$OUT"
+  users=$(psql_ -d "$server" -c "SELECT count(*) FROM users WHERE email LIKE '$server-%'")
+  deadline=$((SECONDS + 180)) stalled=$((SECONDS + 45)) seen=-1
+  while ((SECONDS < deadline && SECONDS < stalled)); do
+    delivered=$(mails_of "$server")
+    ((delivered >= users)) && break
+    ((delivered != seen)) && seen=$delivered stalled=$((SECONDS + 45))
+    sleep 0.2
+  done
+  sleep 70
+  delivered=$(mails_of "$server")
+  distinct=$(grep " $server-" "$TMP/mail.log" | awk '{print $2}' | sort -u | wc -l)
+  echo "| ${server#crash-} | $users | $((users - distinct)) | $((delivered - distinct)) |" >> "$OUT/crash.txt"
+done
+
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 cat "$OUT/machine.txt" "$OUT/sink.txt"
 echo
 python3 bench/Queue/report.py "$OUT/raw"
+if [[ -s $OUT/crash.txt ]]; then
+  echo
+  echo "| kill -9 mid-sign-ups, restarted | users committed | lost | duplicates |"
+  echo "| --- | ---: | ---: | ---: |"
+  cat "$OUT/crash.txt"
+fi
