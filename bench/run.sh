@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick] [--only-metrics]: the service's speed, measured side by side in one run, printed as the tables of
-# BENCHMARKS.md. --only-metrics runs part 1 alone, without the NestJS and bare Kestrel peers (the metrics-cost question).
+# bench/run.sh [--quick] [--only-metrics | --only-growth]: the service's speed, measured side by side in one run, printed as
+# the tables of BENCHMARKS.md. --only-metrics runs part 1 alone, without the NestJS and bare Kestrel peers (the
+# metrics-cost question); --only-growth runs bench/Growth/run.sh alone (cost at 10,000 and 1,000,000 users, ≈ 6 min).
 #   1. HTTP throughput and p99 with wrk over loopback: the API with Metrics:HttpRequests:Enabled true vs false (GET / and
 #      GET /api/users/{id} on SQLite), pinned (server on core 0, wrk on core 1) and not pinned (both share the cores),
 #      each beside a second, identical metrics-off server (A/A: the noise floor); the seed's NestJS stack and bare
@@ -12,7 +13,7 @@
 #      prometheus-net's MeterAdapter for contrast, and rendering /metrics at 1,000 / 10,000 / 100,000 series.
 #   4. The real path (bench/RealPath/run.sh): the users API on one PostgreSQL beside NestJS + TypeORM and raw Npgsql.
 #   5. The other features' benchmarks (bench/Realtime, bench/Email, bench/Queue: the email path beside NestJS + Bull,
-#      bench/Outage) when they exist.
+#      bench/Outage, bench/Growth: the users API at 10,000 and 1,000,000 users) when they exist.
 # Installs what it needs (wrk, postgresql as Debian packages when root; the peers' node modules with npm ci).
 # Full run ≈ 35 minutes on 2 quiet cores (8 rounds of 5 s; BENCH_ROUNDS / BENCH_DURATION change them); --quick ≈ 10.
 # The metrics question alone, as BENCHMARKS.md ran it: BENCH_ROUNDS=50 BENCH_DURATION=2 bench/run.sh --only-metrics (≈ 50 min).
@@ -26,14 +27,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-QUICK=0 ONLY_METRICS=0
+QUICK=0 ONLY_METRICS=0 ONLY_GROWTH=0
 for arg in "$@"; do
   case $arg in
     --quick) QUICK=1 ;;
     --only-metrics) ONLY_METRICS=1 ;;
-    *) echo "usage: bench/run.sh [--quick] [--only-metrics]" >&2; exit 2 ;;
+    --only-growth) ONLY_GROWTH=1 ;;
+    *) echo "usage: bench/run.sh [--quick] [--only-metrics | --only-growth]" >&2; exit 2 ;;
   esac
 done
+if ((ONLY_GROWTH)); then # its own PostgreSQL, APIs and tools: nothing below is needed
+  growth_args=()
+  ((QUICK)) && growth_args=(--quick)
+  exec bench/Growth/run.sh "${growth_args[@]}"
+fi
 if ((QUICK)); then ROUNDS=${BENCH_ROUNDS:-2} DURATION=3 WARMUP=2 PINNED_WARMUP=20; else ROUNDS=${BENCH_ROUNDS:-8} DURATION=${BENCH_DURATION:-5} WARMUP=5 PINNED_WARMUP=90; fi
 CONNECTIONS=32
 SCANNER_BATCH=100000
@@ -280,7 +287,7 @@ bench/RealPath/run.sh "${realpath_args[@]}" > "$OUT/realpath.md" 2> "$OUT/realpa
 # Each feature's bench/<Feature>/run.sh prints its own table. In quick mode it gets --quick if it takes that flag, or the
 # smaller arguments below (Realtime's argument is its target number of connections).
 declare -A QUICK_ARGS=([Realtime]="2000" [Email]="3000" [Outage]="30")
-for feature in Realtime Email Queue Outage; do
+for feature in Realtime Email Queue Outage Growth; do
   script=bench/$feature/run.sh
   if [[ ! -x $script ]]; then
     say "note: $script does not exist yet; skipped"

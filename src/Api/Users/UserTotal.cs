@@ -7,8 +7,8 @@ namespace Api.Users;
 /// <summary>
 /// The number of users for the list's <c>total</c>, found at most once per <see cref="UsersOptions.TotalMaxAge"/> and
 /// again after every sign-up on this instance. Up to <see cref="UsersOptions.ExactTotalUpTo"/> users it is a count;
-/// above, the database's own estimate, which costs the same at any size: a count reads every row (index-only at best),
-/// ≈ 40 ms at 1,000,000 users on PostgreSQL, and this runs again after each sign-up. An estimate rather than a counter
+/// above, the database's own estimate, which costs the same at any size: a count reads every row (300 ms at 1,000,000
+/// users on PostgreSQL, the estimate 0.1 ms: BENCHMARKS.md, growth), and this runs again after each sign-up. An estimate rather than a counter
 /// kept up to date (a row or a trigger every sign-up updates): such a counter would be one hot row that every sign-up's
 /// transaction locks until its commit, serialising sign-ups across all instances to buy a digit nobody pages by.
 /// </summary>
@@ -48,7 +48,7 @@ internal sealed class UserTotal(UserQueries queries, IOptions<UsersOptions> opti
         // Concurrent lists that find the count stale each count once; the age starts when a count ends, so a count slower
         // than the max age is still reused by the requests after it.
         var estimate = await db.Database.SqlQueryRaw<long>(db.Database.IsNpgsql() ? PostgresEstimate : SqliteEstimate)
-            .FirstAsync(cancellationToken);
+            .SingleAsync(cancellationToken); // one row; First would log EF Core's "First without OrderBy" warning
         var total = estimate > options.Value.ExactTotalUpTo
             ? new Total((int)Math.Min(estimate, int.MaxValue), IsEstimate: true)
             : new Total(await queries.UserCount(db, cancellationToken), IsEstimate: false);
