@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Api.Tests.Users;
 
 /// <summary>The list's <c>total</c> is reused for <c>Users:TotalMaxAge</c>, and recounted after this instance's own sign-ups.</summary>
+[Collection(InProcessApp.Name)]
 public sealed class UserTotalTests
 {
     [Fact]
