@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using Api.Configuration;
 using Api.Data;
+using Api.Jwt;
 using Api.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -43,8 +44,10 @@ public static class UsersApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        // Reading users (names, emails) is behind a token once Authentication:Jwt is configured; signing up stays open.
         api.MapGet("/users/{id:guid}", GetAsync)
             .WithName("GetUser").WithSummary("Get a user by id")
+            .RequireAuthorization(JwtExtensions.ApiPolicy)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/users", ListAsync)
@@ -63,6 +66,7 @@ public static class UsersApi
 
                 return Task.CompletedTask;
             })
+            .RequireAuthorization(JwtExtensions.ApiPolicy)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return endpoints;

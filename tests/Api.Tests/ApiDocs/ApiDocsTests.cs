@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Api.Tests.ApiDocs;
 
+[Collection(InProcessApp.Name)]
 public sealed class ApiDocsTests(ApiDocsTests.App app) : IClassFixture<ApiDocsTests.App>
 {
     public sealed class App() : ApiFactory();
@@ -102,6 +103,7 @@ public sealed class ApiDocsTests(ApiDocsTests.App app) : IClassFixture<ApiDocsTe
         [.. paths.GetProperty(path).GetProperty(method).GetProperty("responses").EnumerateObject().Select(r => r.Name).Order()];
 }
 
+[Collection(InProcessApp.Name)]
 public sealed class ApiDocsDisabledTests(ApiDocsDisabledTests.App app) : IClassFixture<ApiDocsDisabledTests.App>
 {
     public sealed class App() : ApiFactory(new Dictionary<string, string?> { ["OpenApi:Enabled"] = "false" });

@@ -201,11 +201,13 @@ public abstract class UserPagesTests(ApiFactory app) : IDisposable
     }
 }
 
+[Collection(InProcessApp.Name)]
 public sealed class UserPagesOnSqliteTests(UserPagesOnSqliteTests.App app) : UserPagesTests(app), IClassFixture<UserPagesOnSqliteTests.App>
 {
     public sealed class App() : ApiFactory;
 }
 
+[Collection(InProcessApp.Name)]
 public sealed class UserPagesOnPostgresTests(UserPagesOnPostgresTests.App app) : UserPagesTests(app), IClassFixture<UserPagesOnPostgresTests.App>
 {
     public sealed class App() : ApiFactory(new Dictionary<string, string?>

@@ -11,6 +11,7 @@ namespace Api.Tests.Users;
 /// The list's <c>total</c> is reused for <c>Users:TotalMaxAge</c>, and recounted after this instance's own sign-ups; above
 /// <c>Users:ExactTotalUpTo</c> it is the database's estimate.
 /// </summary>
+[Collection(InProcessApp.Name)]
 public sealed class UserTotalTests
 {
     [Fact]
