@@ -53,7 +53,7 @@ internal sealed class JobTracingFilter : IClientFilter, IServerFilter, IApplySta
         activity.SetCustomProperty(JobIdProperty, context.BackgroundJob.Id);
         activity.SetTag("messaging.system", "hangfire").SetTag("messaging.destination.name", queue)
             .SetTag("messaging.message.id", context.BackgroundJob.Id)
-            .SetTag("messaging.hangfire.retry_count", context.GetJobParameter<int>("RetryCount", allowStale: true));
+            .SetTag("messaging.hangfire.retry_count", QueueMetricsFilter.RetryCountOf(context));
     }
 
     public void OnPerformed(PerformedContext context)

@@ -104,14 +104,16 @@ public static class QueueExtensions
         });
 
     /// <summary>
-    /// Hangfire's global filters minus its default retry policy (10 attempts), plus ours, the metrics and tracing filters; job
+    /// Hangfire's global filters minus its default retry policy (10 attempts) and culture capture, plus ours, the metrics and tracing filters; job
     /// attributes such as [Queue] still apply.
     /// </summary>
     private static JobFilterProviderCollection CreateFilterProvider(IServiceProvider services)
     {
         var retry = services.GetRequiredService<IOptions<QueueOptions>>().Value.Retry;
         var filters = new JobFilterCollection();
-        foreach (var filter in GlobalJobFilters.Filters.Where(f => f.Instance is not AutomaticRetryAttribute))
+        // CaptureCulture goes too: it stores two culture parameters with every job and reads each back, one Redis round
+        // trip apiece, at every attempt, for jobs whose output does not depend on the culture of the thread.
+        foreach (var filter in GlobalJobFilters.Filters.Where(f => f.Instance is not (AutomaticRetryAttribute or CaptureCultureAttribute)))
         {
             filters.Add(filter.Instance, filter.Order);
         }

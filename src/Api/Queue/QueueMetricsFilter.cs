@@ -16,6 +16,7 @@ internal sealed class QueueMetricsFilter(QueueMetrics metrics, ILogger<QueueMetr
 {
     private const string StartedKey = "Api.Queue.StartedTimestamp";
     private const string QueueKey = "Api.Queue.Queue";
+    private const string RetryCountKey = "Api.Queue.RetryCount";
 
     private static readonly ConcurrentDictionary<MethodInfo, string> QueueByMethod = new();
 
@@ -27,7 +28,7 @@ internal sealed class QueueMetricsFilter(QueueMetrics metrics, ILogger<QueueMetr
 
         // Wait is enqueue -> first start. A retry's back-off is a deliberate delay, not time spent queuing, so later
         // attempts (RetryCount > 0) are left out rather than mixed into the same distribution.
-        if (context.GetJobParameter<int>("RetryCount", allowStale: true) == 0)
+        if (RetryCountOf(context) == 0)
         {
             metrics.RecordWait(queue, (DateTime.UtcNow - context.BackgroundJob.CreatedAt).TotalSeconds);
         }
@@ -56,6 +57,22 @@ internal sealed class QueueMetricsFilter(QueueMetrics metrics, ILogger<QueueMetr
             logger.LogWarning("Job {JobId} on queue {Queue} failed an attempt: {Error}",
                 context.BackgroundJob.Id, queue, (context.Exception.InnerException ?? context.Exception).Message);
         }
+    }
+
+    /// <summary>
+    /// The attempt's retry count, read from the job storage once per attempt and kept in the context for the other
+    /// filters: the Redis storage keeps no parameter snapshot, so every read is a round trip on the worker's thread.
+    /// </summary>
+    internal static int RetryCountOf(PerformingContext context)
+    {
+        if (context.Items.TryGetValue(RetryCountKey, out var known) && known is int count)
+        {
+            return count;
+        }
+
+        count = context.GetJobParameter<int>("RetryCount", allowStale: true);
+        context.Items[RetryCountKey] = count;
+        return count;
     }
 
     /// <summary>The queue a job runs on: its own, or its method's [Queue], or Hangfire's "default".</summary>
