@@ -20,7 +20,7 @@ public sealed class EnvironmentTests
         {
             var port = FreePort.Next();
             await using var app = DotnetRun(folder, port);
-            await app.WaitUntilReadyAsync($"http://127.0.0.1:{port}/health/live", "dotnet run", TimeSpan.FromSeconds(90));
+            await app.WaitUntilReadyAsync($"http://127.0.0.1:{port}/health/live", "dotnet run", TimeSpan.FromSeconds(180));
 
             using var http = new HttpClient();
             using var dashboard = await http.GetAsync($"http://127.0.0.1:{port}/hangfire");
@@ -41,7 +41,7 @@ public sealed class EnvironmentTests
         {
             await using var app = DotnetRun(folder, FreePort.Next(), "--launch-profile", "Production", "--",
                 "--Queue:Dashboard:AllowLocalRequestsWithoutKey=true");
-            await app.WaitForExitAsync(TimeSpan.FromSeconds(90));
+            await app.WaitForExitAsync(TimeSpan.FromSeconds(180));
 
             Assert.Equal(1, app.ExitCode);
             Assert.Contains("Queue:Dashboard:AllowLocalRequestsWithoutKey is for local development only", app.Output, StringComparison.Ordinal);
@@ -52,6 +52,7 @@ public sealed class EnvironmentTests
         }
     }
 
+    // Generous deadlines: dotnet run starts the CLI before the app, slow on a busy machine.
     // --no-build: the test run has built src/Api already; a second build would race the other tests using its output.
     private static NativeProcess DotnetRun(string folder, int port, params string[] options)
     {

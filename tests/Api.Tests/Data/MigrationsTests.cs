@@ -56,5 +56,23 @@ public sealed class MigrationsTests
         }
 
         Assert.Equal(["created_at:timestamp with time zone", "email:character varying", "id:uuid", "name:character varying"], columns);
+
+        // Every table, a feature's new one too: each column has the type PostgreSQL's model gives it, not a SQLite
+        // type a migration kept (type: "TEXT" on a Guid makes a text column; tools/add-migration.sh removes them).
+        var expected = db.Model.GetEntityTypes().SelectMany(entity => entity.GetProperties().Select(property =>
+            $"{entity.GetTableName()}.{property.GetColumnName()}:{property.GetColumnType().Split('(')[0]}")).Order().ToList();
+        await using var all = new NpgsqlCommand(
+            "SELECT table_name || '.' || column_name || ':' || data_type FROM information_schema.columns " +
+            "WHERE table_schema = 'public' AND table_name <> '__EFMigrationsHistory' AND table_name <> '__EFMigrationsLock'", connection);
+        var actual = new List<string>();
+        await using (var reader = await all.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                actual.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.Equal(expected, actual.Order().ToList());
     }
 }
