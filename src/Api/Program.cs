@@ -6,7 +6,9 @@ using Api.Email;
 using Api.Errors;
 using Api.Observability;
 using Api.Queue;
+//#if (realtime)
 using Api.Realtime;
+//#endif
 using Api.ScaleOut;
 using Api.Security;
 using Api.ServiceDefaults;
@@ -18,7 +20,9 @@ builder.AddServiceDefaults();
 builder.AddSecurity();
 builder.AddData();
 builder.AddUsers();
+//#if (realtime)
 builder.AddRealtime();
+//#endif
 builder.AddQueue();
 builder.AddEmail();
 builder.AddApiDocs();
@@ -47,7 +51,9 @@ app.UseAntiforgery();
 app.MapDefaultEndpoints();
 app.MapRoot();
 app.MapUsers();
+//#if (realtime)
 app.MapRealtime();
+//#endif
 app.MapQueue();
 app.MapApiDocs();
 
