@@ -9,6 +9,7 @@
 #   tools/template/check.sh            both instances
 #   tools/template/check.sh default    only the default one (sqlite, every sample kept)
 #   tools/template/check.sh lean       only the lean one (postgres, every sample left out)
+#   tools/template/check.sh names      both, only instantiated and searched for old names (seconds, no build)
 #   KEEP=1 tools/template/check.sh     keeps the instances (their folder is printed) to look at
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,11 +34,22 @@ as_postgres() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else 
 # adds that leaks the boilerplate's names fails here, naming the file.
 check_no_leftovers() { # dir
   local leaks
-  leaks=$(grep -rIlE -e 'backend-boilerplate|Backend Boilerplate|Backend\.slnx|BackendBoilerplate' \
-    -e '(namespace|using|using static) Api(\.|;)' -e '(src/Api|tests/Api\.Tests)([/ "`]|$)' -e '"Api\.dll"' "$1")
+  leaks=$( (grep -rIliE 'backend[-_ ]?boilerplate|backend\.slnx' "$1"
+    grep -rIlE -e '(namespace|using|using static) Api(\.|;)' -e '(src/Api|tests/Api\.Tests)([/ "`]|$)' -e '"Api\.dll"' "$1") | sort -u)
   [[ -z $leaks ]] || fail "old names left in: $(sed "s#^$1/##" <<< "$leaks" | tr '\n' ' ')"
   leaks=$(cd "$1" && find . \( -iname '*backend-boilerplate*' -o -iname 'Backend.slnx' -o -path './src/Api' -o -path './tests/Api.Tests' \) -print)
   [[ -z $leaks ]] || fail "old file names left: $leaks"
+}
+
+# ...and only those: the word Api in settings keys and sections, identifiers and job labels is as often in the default
+# instance as in the repository's files it was made from.
+check_api_words_kept() { # dir
+  local pattern in_repo in_instance
+  for pattern in '(?<!/)Api:' '"Api";' 'ApiKey' 'job="api"'; do
+    in_repo=$(cd "$root" && git ls-files -z -- . ':!bench' ':!tools/template' ':!.template.config' | xargs -0 cat 2> /dev/null | grep -oP -- "$pattern" | wc -l)
+    in_instance=$(grep -rhoP -- "$pattern" "$1" | wc -l)
+    ((in_repo == in_instance)) || fail "$1: '$pattern' $in_repo times in the repository, $in_instance in the instance: the template renamed an Api that is not the namespace"
+  done
 }
 
 # Starts the built app from its project folder (its content root, as `dotnet run` has it) and asks what a platform
@@ -83,6 +95,7 @@ instantiate() { # folder options...
     || fail "dotnet new monitored-api $*: $(cat "$work/new.log")"
   check_no_leftovers "$dir"
   ok "$instance: instantiated (${*:-default options}), no old names"
+  [[ $which == names ]] && return
   local start=$SECONDS
   (cd "$dir" && dotnet build "$name.slnx" -warnaserror --nologo -v q > "$work/build.log" 2>&1) \
     || fail "$instance: build: $(grep -E 'error|Error' "$work/build.log" | sort -u | head -n 20)"
@@ -94,8 +107,17 @@ dotnet new install "$root" --debug:custom-hive "$work/hive" > "$work/install.log
 ok "installed into a throwaway hive"
 
 which=${1:-all}
+if [[ $which == names ]]; then
+  instantiate default
+  check_api_words_kept "$work/default"
+  ok "default: Api kept in keys, identifiers and job labels"
+  instantiate lean --database postgres --realtime false
+  exit 0
+fi
 if [[ $which == all || $which == default ]]; then
   instantiate default
+  check_api_words_kept "$work/default"
+  ok "default: Api kept in keys, identifiers and job labels"
   check_answers "$work/default"
   [[ $(cat "$work/default.ws") == 400 ]] || fail "default: /ws answered $(cat "$work/default.ws"), not the hub's 400 to a plain GET"
   ok "default: answers /, /health/ready, /metrics as $service"
