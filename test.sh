@@ -60,6 +60,8 @@ if ! cmp -s "$lint/package-lock.json" "$lint/node_modules/.installed-package-loc
     echo "test.sh: npm ci in $lint failed; it needs Node.js 20+ and npm (Debian: apt-get install -y nodejs npm)" >&2
   fi
 fi
+# The local .NET tools (dotnet-ef, for tools/add-migration.sh), pinned by .config/dotnet-tools.json.
+dotnet tool restore > /dev/null || echo "test.sh: dotnet tool restore failed" >&2
 # The manifest validator and generator of deploy/kubernetes, the same way (tools/kubernetes/install.sh).
 tools/kubernetes/install.sh || echo "test.sh: installing tools/kubernetes failed" >&2
 
@@ -167,6 +169,9 @@ run_kubernetes_checks() {
 # The core docs are read in one sitting: together under 75 KiB (DEVELOPERS' rule); recipes replace prose.
 run_check "core docs under 75 KiB" bash -c \
   'size=$(cat README.md MONITORING.md RUNBOOKS.md GRAFANA_SETUP.md GRAFANA_SETUP.ko.md BENCHMARKS.md | wc -c); echo "core docs: $size bytes"; ((size < 76800))'
+# The recipes as a reader follows them: every ```bash run block of the docs, in a scratch copy of the repository.
+run_check "doc commands run" tools/docs/run-doc-commands.sh \
+  README.md MONITORING.md RUNBOOKS.md GRAFANA_SETUP.md GRAFANA_SETUP.ko.md BENCHMARKS.md docs/RECIPES.md
 run_monitoring_checks
 run_mutation_check
 run_kubernetes_checks

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick] [--only-metrics]: the service's speed, measured side by side in one run, printed as the tables of
-# BENCHMARKS.md. --only-metrics runs part 1 alone, without the NestJS and bare Kestrel peers (the metrics-cost question).
+# bench/run.sh [--quick] [--only-metrics | --only-growth]: the service's speed, measured side by side in one run, printed as
+# the tables of BENCHMARKS.md. --only-metrics runs part 1 alone, without the NestJS and bare Kestrel peers (the
+# metrics-cost question); --only-growth runs bench/Growth/run.sh alone (cost at 10,000 and 1,000,000 users, ≈ 6 min).
 #   1. HTTP throughput and p99 with wrk over loopback: the API with Metrics:HttpRequests:Enabled true vs false (GET / and
 #      GET /api/users/{id} on SQLite), pinned (server on core 0, wrk on core 1) and not pinned (both share the cores),
 #      each beside a second, identical metrics-off server (A/A: the noise floor); the seed's NestJS stack and bare
@@ -11,26 +12,35 @@
 #   3. BenchmarkDotNet micro-benchmarks (bench/Micro): the per-request metrics cost, alone and from 2 threads at once,
 #      prometheus-net's MeterAdapter for contrast, and rendering /metrics at 1,000 / 10,000 / 100,000 series.
 #   4. The real path (bench/RealPath/run.sh): the users API on one PostgreSQL beside NestJS + TypeORM and raw Npgsql.
-#   5. The other features' benchmarks (bench/Realtime, bench/Email, bench/Outage) when they exist.
+#   5. The other features' benchmarks (bench/Realtime, bench/Email, bench/Queue: the email path beside NestJS + Bull,
+#      bench/Outage, bench/Growth: the users API at 10,000 and 1,000,000 users) when they exist.
 # Installs what it needs (wrk, postgresql as Debian packages when root; the peers' node modules with npm ci).
 # Full run ≈ 35 minutes on 2 quiet cores (8 rounds of 5 s; BENCH_ROUNDS / BENCH_DURATION change them); --quick ≈ 10.
 # The metrics question alone, as BENCHMARKS.md ran it: BENCH_ROUNDS=50 BENCH_DURATION=2 bench/run.sh --only-metrics (≈ 50 min).
 # BENCH_BASELINE=<git ref> adds the API built from that commit, metrics on, to part 1's groups (+1/3 of part 1's time):
 # a change to how metrics are recorded, measured beside the design it replaces.
+# BENCH_POSTGRES=1 puts part 1's APIs on one throwaway PostgreSQL (a database each) instead of SQLite, so that
+# GET /api/users/{id} runs through Npgsql and its meter.
 # Load tests run with RateLimit__Enabled=false. Everything listens on 127.0.0.1 only.
 # Output: the terminal, and bench/out/<UTC time>/ (raw wrk outputs, logs, results.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-QUICK=0 ONLY_METRICS=0
+QUICK=0 ONLY_METRICS=0 ONLY_GROWTH=0
 for arg in "$@"; do
   case $arg in
     --quick) QUICK=1 ;;
     --only-metrics) ONLY_METRICS=1 ;;
-    *) echo "usage: bench/run.sh [--quick] [--only-metrics]" >&2; exit 2 ;;
+    --only-growth) ONLY_GROWTH=1 ;;
+    *) echo "usage: bench/run.sh [--quick] [--only-metrics | --only-growth]" >&2; exit 2 ;;
   esac
 done
+if ((ONLY_GROWTH)); then # its own PostgreSQL, APIs and tools: nothing below is needed
+  growth_args=()
+  ((QUICK)) && growth_args=(--quick)
+  exec bench/Growth/run.sh "${growth_args[@]}"
+fi
 if ((QUICK)); then ROUNDS=${BENCH_ROUNDS:-2} DURATION=3 WARMUP=2 PINNED_WARMUP=20; else ROUNDS=${BENCH_ROUNDS:-8} DURATION=${BENCH_DURATION:-5} WARMUP=5 PINNED_WARMUP=90; fi
 CONNECTIONS=32
 SCANNER_BATCH=100000
@@ -38,6 +48,7 @@ SCANNER_BATCH=100000
 OUT=$ROOT/bench/out/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT/raw"
 source bench/lib/lib.sh
+POSTGRES=${BENCH_POSTGRES:-0}
 
 # --- Tools ------------------------------------------------------------------------------------------------------------
 if ! command -v wrk > /dev/null; then
@@ -89,6 +100,31 @@ fi
   npx tsc -p tsconfig.json
 ) || { say "NestJS peer failed to build (see $OUT/npm.log)"; exit 1; }
 
+# --- PostgreSQL (BENCH_POSTGRES=1) ---------------------------------------------------------------------------------------
+if ((POSTGRES)); then
+  PG_BIN=$(dirname "$(compgen -G "/usr/lib/postgresql/*/bin/initdb" | sort -V | tail -n1)")
+  [[ -x $PG_BIN/initdb ]] || { say "PostgreSQL is missing; install it with: sudo apt-get install -y --no-install-recommends postgresql"; exit 1; }
+  as_postgres() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+  chmod 755 "$TMP"
+  PG_DATA=$TMP/pg PG_PORT=$(free_port)
+  mkdir -p "$PG_DATA" && chown -R "$(id -u postgres 2> /dev/null || id -u)" "$PG_DATA" 2> /dev/null || true
+  on_exit '[[ -f $PG_DATA/postmaster.pid ]] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate stop > /dev/null 2>&1'
+  as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -A trust > "$OUT/initdb.log" 2>&1
+  as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w start -o \
+    "-p $PG_PORT -k $PG_DATA -c listen_addresses=127.0.0.1 -c max_connections=400" > /dev/null
+  echo "database: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') (one server, a database per API)" | tee -a "$OUT/machine.txt" >&2
+else
+  echo "database: SQLite (a file per API)" | tee -a "$OUT/machine.txt" >&2
+fi
+database_of() { # server -> its connection-string argument
+  if ((POSTGRES)); then
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qAtX -c "CREATE DATABASE ${1//-/_}" > /dev/null
+    echo "--ConnectionStrings:Postgres=Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=${1//-/_}"
+  else
+    echo "--ConnectionStrings:Sqlite=Data Source=$TMP/$1.db"
+  fi
+}
+
 # --- Part 1: side by side, in rounds ------------------------------------------------------------------------------------
 # Every server lives through the whole part and is warmed up before the first round. A fresh .NET server runs at its
 # steady speed only once the tiered JIT has recompiled its hot methods: after 6-8 s of load when it has both cores, but
@@ -108,8 +144,10 @@ start_server() { # name port pinned(1|0)
     # From the build folder, so each app reads its own appsettings.json (log levels) as a deployed app does.
     nest) (cd bench/peers/nestjs && NODE_ENV=production exec "${cpu[@]}" node dist/main.js --port="$2") > "$OUT/$1.log" 2>&1 & ;;
     bare) (cd bench/peers/bare-kestrel/bin/Release/net10.0 && exec "${cpu[@]}" dotnet BareKestrel.dll --urls "http://127.0.0.1:$2") > "$OUT/$1.log" 2>&1 & ;;
-    *) (cd "$app" && RateLimit__Enabled=false exec "${cpu[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
-      --Metrics:HttpRequests:Enabled="$metrics" --ConnectionStrings:Sqlite="Data Source=$TMP/$1.db" --Email:PickupDirectory="$TMP/$1-mail") > "$OUT/$1.log" 2>&1 & ;;
+    *) local database
+      database=$(database_of "$1")
+      (cd "$app" && RateLimit__Enabled=false exec "${cpu[@]}" dotnet Api.dll --urls "http://127.0.0.1:$2" \
+      --Metrics:HttpRequests:Enabled="$metrics" "$database" --Email:PickupDirectory="$TMP/$1-mail") > "$OUT/$1.log" 2>&1 & ;;
   esac
   PIDS+=($!) SERVER_PID[$1]=$!
   SERVER_URL[$1]=http://127.0.0.1:$2 SERVER_PINNED[$1]=$3
@@ -249,7 +287,7 @@ bench/RealPath/run.sh "${realpath_args[@]}" > "$OUT/realpath.md" 2> "$OUT/realpa
 # Each feature's bench/<Feature>/run.sh prints its own table. In quick mode it gets --quick if it takes that flag, or the
 # smaller arguments below (Realtime's argument is its target number of connections).
 declare -A QUICK_ARGS=([Realtime]="2000" [Email]="3000" [Outage]="30")
-for feature in Realtime Email Outage; do
+for feature in Realtime Email Queue Outage Growth; do
   script=bench/$feature/run.sh
   if [[ ! -x $script ]]; then
     say "note: $script does not exist yet; skipped"

@@ -5,7 +5,7 @@
 #
 # Settings (environment): API_TARGET (default localhost:3000), METRICS_API_KEY (when the app has Metrics:ApiKey),
 # PROMETHEUS_PORT (9090), ALERTMANAGER_PORT (9093), SMTP_SMARTHOST (localhost:1025, where alert emails go),
-# MONITORING_DATA (a temporary folder, deleted on exit; set it to keep the data between runs).
+# ENVIRONMENT (production: the alerts' environment label), MONITORING_DATA (a temporary folder, deleted on exit; set it to keep the data between runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,7 @@ API_TARGET=${API_TARGET:-localhost:3000}
 PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
 ALERTMANAGER_PORT=${ALERTMANAGER_PORT:-9093}
 SMTP_SMARTHOST=${SMTP_SMARTHOST:-localhost:1025}
+export ENVIRONMENT=${ENVIRONMENT:-production}
 
 for binary in prometheus prometheus-alertmanager; do
   command -v "$binary" > /dev/null || {
@@ -50,7 +51,7 @@ sed -e "s#smtp_smarthost: .*#smtp_smarthost: '$SMTP_SMARTHOST'#" alertmanager/al
 
 prometheus --config.file="$work/config/prometheus.yml" --storage.tsdb.path="$work/prometheus-data" \
   --web.listen-address="localhost:$PROMETHEUS_PORT" --web.enable-lifecycle \
-  --enable-feature=extra-scrape-metrics --enable-feature=exemplar-storage > "$work/prometheus.log" 2>&1 &
+  --enable-feature=extra-scrape-metrics --enable-feature=exemplar-storage --enable-feature=expand-external-labels > "$work/prometheus.log" 2>&1 &
 pids+=($!)
 # --cluster.listen-address= : one Alertmanager, no cluster port on 0.0.0.0:9094.
 prometheus-alertmanager --config.file="$work/alertmanager.yml" --storage.path="$work/alertmanager-data" \

@@ -4,6 +4,7 @@ using Api.Configuration;
 using Api.Data;
 using Api.Email;
 using Api.Errors;
+using Api.Jwt;
 using Api.Observability;
 using Api.Queue;
 //#if (realtime)
@@ -18,6 +19,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 
 builder.AddServiceDefaults();
 builder.AddSecurity();
+builder.AddJwt();
 builder.AddData();
 builder.AddUsers();
 //#if (realtime)

@@ -1,4 +1,5 @@
-// Test classes run one after another. OpenTelemetry's meter listener subscribes by meter name, so two in-process app
-// instances alive at once would each see the other's Api.* measurements and the exact-count assertions would break.
-// (In production one process hosts one app.) Within a class, tests still drive the app concurrently where they mean to.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+// Test classes run in parallel, except those of the InProcessApp collection, which run one after another (see there).
+// Most tests wait on scrapes, timers and child processes rather than the CPU, so a few more run at once than there are
+// cores (xUnit's default "conservative" algorithm starts a test only when one of these slots is free); each app
+// start-up is CPU-bound, so not many more.
+[assembly: CollectionBehavior(MaxParallelThreads = 3)]

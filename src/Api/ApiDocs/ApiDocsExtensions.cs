@@ -74,9 +74,9 @@ public static class ApiDocsExtensions
 
                 // Integers are described as "integer or numeric string" because the JSON options could read numbers from
                 // strings; no request body here has a number, and query and route values are parsed as integers.
-                if (schema.Type == (JsonSchemaType.Integer | JsonSchemaType.String) && schema.Pattern is not null)
+                if ((schema.Type & ~JsonSchemaType.Null) == (JsonSchemaType.Integer | JsonSchemaType.String) && schema.Pattern is not null)
                 {
-                    schema.Type = JsonSchemaType.Integer;
+                    schema.Type = JsonSchemaType.Integer | (schema.Type & JsonSchemaType.Null);
                     schema.Pattern = null;
                 }
 

@@ -1,5 +1,6 @@
 using Api.Configuration;
 using Api.Data;
+using Api.Jwt;
 using Api.Observability;
 using Api.ScaleOut;
 using Api.Users;
@@ -76,6 +77,7 @@ public static class RealtimeExtensions
                 connection => connection.UseDrain().UseSilentClientGuard(clientTimeout).UseHub<NotificationsHub>())
             // As MapHub does: the hub class's attributes ([Authorize] and the like) become the endpoint's metadata.
             .WithMetadata([.. typeof(NotificationsHub).GetCustomAttributes(inherit: true), new HubMetadata(typeof(NotificationsHub))])
+            .RequireAuthorization(JwtExtensions.ApiPolicy)
             .DisableHttpMetrics();
         return endpoints;
     }

@@ -14,4 +14,15 @@ public sealed record UserResponse(Guid Id, string Name, string Email, DateTimeOf
     public static UserResponse From(User user) => new(user.Id, user.Name, user.Email, user.CreatedAt);
 }
 
-public sealed record PageResponse<T>(IReadOnlyList<T> Items, int Page, int PageSize, int Total);
+/// <summary>
+/// A page of the list. <c>Page</c> is the number asked for with <c>page</c>, null on a page asked for with <c>after</c>;
+/// <c>Next</c> is the link to the following page (null on the last one), always by <c>after</c>, whichever way this one
+/// was asked for; <c>TotalIsEstimate</c> says <c>Total</c> is the database's estimate (UserTotal.cs).
+/// </summary>
+public sealed record PageResponse<T>(
+    IReadOnlyList<T> Items,
+    int? Page,
+    int PageSize,
+    int Total,
+    bool TotalIsEstimate,
+    string? Next);

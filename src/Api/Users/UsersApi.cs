@@ -1,16 +1,20 @@
+using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using Api.Configuration;
 using Api.Data;
+using Api.Jwt;
 using Api.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.OpenApi;
 
 namespace Api.Users;
 
 public static class UsersApi
 {
     public const int MaxPageSize = 100;
+    private const string CollectionPath = "/api/users";
 
     public static IHostApplicationBuilder AddUsers(this IHostApplicationBuilder builder)
     {
@@ -40,12 +44,29 @@ public static class UsersApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        // Reading users (names, emails) is behind a token once Authentication:Jwt is configured; signing up stays open.
         api.MapGet("/users/{id:guid}", GetAsync)
             .WithName("GetUser").WithSummary("Get a user by id")
+            .RequireAuthorization(JwtExtensions.ApiPolicy)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/users", ListAsync)
             .WithName("ListUsers").WithSummary("List users, a page at a time")
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                if (operation.Responses?.GetValueOrDefault("200") is OpenApiResponse ok)
+                {
+                    ok.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                    ok.Headers["Link"] = new OpenApiHeader
+                    {
+                        Description = "RFC 8288: `<next>; rel=\"next\"`, the body's next link, relative; absent on the last page.",
+                        Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                    };
+                }
+
+                return Task.CompletedTask;
+            })
+            .RequireAuthorization(JwtExtensions.ApiPolicy)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return endpoints;
@@ -137,23 +158,64 @@ public static class UsersApi
             : TypedResults.Ok(UserResponse.From(user));
     }
 
-    internal static async Task<Ok<PageResponse<UserResponse>>> ListAsync(
+    // page costs what it skips: OFFSET (page - 1) * pageSize reads every row before the page (BENCHMARKS.md, growth).
+    // after is a seek on the primary key, the same cost at any depth. Ids are UUIDv7 (UserIds.cs), so both orders are
+    // creation order.
+    internal static async Task<Results<Ok<PageResponse<UserResponse>>, ValidationProblem>> ListAsync(
+        HttpContext http,
         AppDbContext db,
         UserQueries queries,
         UserTotal userTotal,
         CancellationToken cancellationToken,
+        [Description("Page number, from 1, oldest users first. Costs what it skips: the database reads every user before the page, so deep pages are slow on a big table; prefer after.")]
         [Range(1, 1_000_000)] int page = 1,
-        [Range(1, MaxPageSize)] int pageSize = 20)
+        [Range(1, MaxPageSize)] int pageSize = 20,
+        [Description("The id of the last user of the previous page (its next link carries it): the users created after that one. The same cost at any depth. Not with page.")]
+        Guid? after = null)
     {
-        var total = await userTotal.GetAsync(db, cancellationToken);
         var items = new List<UserResponse>(pageSize);
-        await foreach (var item in queries.UsersPage(db, (page - 1) * pageSize, pageSize).WithCancellation(cancellationToken))
+        if (after is { } cursor)
         {
-            items.Add(item);
+            if (http.Request.Query.ContainsKey(nameof(page)))
+            {
+                return AfterProblem("Give either page or after, not both.");
+            }
+
+            await foreach (var item in queries.UsersFrom(db, cursor, pageSize + 1).WithCancellation(cancellationToken))
+            {
+                items.Add(item);
+            }
+
+            if (items.Count == 0 || items[0].Id != cursor)
+            {
+                return AfterProblem($"No user has id {cursor}: pass the id of a user, such as the last one of the page before.");
+            }
+
+            items.RemoveAt(0);
+        }
+        else
+        {
+            await foreach (var item in queries.UsersPage(db, (page - 1) * pageSize, pageSize).WithCancellation(cancellationToken))
+            {
+                items.Add(item);
+            }
         }
 
-        return TypedResults.Ok(new PageResponse<UserResponse>(items, page, pageSize, total));
+        var total = await userTotal.GetAsync(db, cancellationToken);
+        // Relative (RFC 8288 allows it; the client resolves it against the URL it called), so neither a forged Host
+        // header nor a proxy's own host name ends up in it. PathBase keeps a prefix the app was mounted under.
+        string? next = null;
+        if (items.Count == pageSize)
+        {
+            next = $"{http.Request.PathBase}{CollectionPath}?after={items[^1].Id}&pageSize={pageSize}";
+            http.Response.Headers.Link = $"<{next}>; rel=\"next\"";
+        }
+
+        return TypedResults.Ok(new PageResponse<UserResponse>(items, after is null ? page : null, pageSize, total.Value, total.IsEstimate, next));
     }
+
+    private static ValidationProblem AfterProblem(string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["after"] = [message] });
 
     private static ProblemHttpResult EmailTaken(string email) => TypedResults.Problem(
         statusCode: StatusCodes.Status409Conflict,

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Api.Tests.ApiDocs;
 
+[Collection(InProcessApp.Name)]
 public sealed class ApiDocsTests(ApiDocsTests.App app) : IClassFixture<ApiDocsTests.App>
 {
     public sealed class App() : ApiFactory();
@@ -54,7 +55,14 @@ public sealed class ApiDocsTests(ApiDocsTests.App app) : IClassFixture<ApiDocsTe
         Assert.Equal(5, email.GetProperty("minLength").GetInt32());
         Assert.True(schemas.GetProperty("ProblemDetails").GetProperty("properties").TryGetProperty("traceId", out _));
         Assert.True(schemas.GetProperty("HttpValidationProblemDetails").GetProperty("properties").TryGetProperty("traceId", out _));
-        foreach (var parameter in paths.GetProperty("/api/users").GetProperty("get").GetProperty("parameters").EnumerateArray())
+        var listParameters = paths.GetProperty("/api/users").GetProperty("get").GetProperty("parameters").EnumerateArray().ToList();
+        var after = listParameters.Single(p => p.GetProperty("name").GetString() == "after");
+        Assert.Equal("uuid", after.GetProperty("schema").GetProperty("format").GetString());
+        Assert.Contains("same cost at any depth", after.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains("Costs what it skips", listParameters.Single(p => p.GetProperty("name").GetString() == "page").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.True(paths.GetProperty("/api/users").GetProperty("get").GetProperty("responses").GetProperty("200").GetProperty("headers").TryGetProperty("Link", out _), "the Link header is documented");
+        // The numbers of the list: integers, not "integer or numeric string" (the cursor is a uuid, above).
+        foreach (var parameter in listParameters.Where(p => p.GetProperty("name").GetString() != "after"))
         {
             var schema = parameter.GetProperty("schema");
             Assert.Equal("integer", schema.GetProperty("type").GetString());
@@ -95,6 +103,7 @@ public sealed class ApiDocsTests(ApiDocsTests.App app) : IClassFixture<ApiDocsTe
         [.. paths.GetProperty(path).GetProperty(method).GetProperty("responses").EnumerateObject().Select(r => r.Name).Order()];
 }
 
+[Collection(InProcessApp.Name)]
 public sealed class ApiDocsDisabledTests(ApiDocsDisabledTests.App app) : IClassFixture<ApiDocsDisabledTests.App>
 {
     public sealed class App() : ApiFactory(new Dictionary<string, string?> { ["OpenApi:Enabled"] = "false" });

@@ -19,6 +19,7 @@ namespace Api.Tests.Configuration;
 /// Every settings section goes through AddValidatedOptions: each rule below is checked on the real options classes, as
 /// the user would write the keys; the process tests show what a person sees when the real app is started with one.
 /// </summary>
+[Collection(InProcessApp.Name)]
 public sealed class ConfigurationTests
 {
     private static (T? Options, IReadOnlyList<string> Problems) Bind<T>(string section, params (string Key, string Value)[] settings) where T : class

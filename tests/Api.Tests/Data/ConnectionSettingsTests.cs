@@ -8,6 +8,7 @@ using Npgsql;
 namespace Api.Tests.Data;
 
 /// <summary>The connection settings the data path's speed rests on (BENCHMARKS.md, the real path).</summary>
+[Collection(InProcessApp.Name)]
 public sealed class ConnectionSettingsTests
 {
     [Fact]

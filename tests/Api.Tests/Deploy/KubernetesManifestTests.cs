@@ -20,6 +20,7 @@ namespace Api.Tests.Deploy;
 /// app binds them) and against the app itself, started with those settings. A copy of a number would agree with the
 /// manifest and miss the day the app changes.
 /// </summary>
+[Collection(InProcessApp.Name)]
 public class KubernetesManifestTests
 {
     public static TheoryData<string> Overlays => new() { "dev", "production" };

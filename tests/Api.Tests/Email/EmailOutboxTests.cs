@@ -14,6 +14,7 @@ namespace Api.Tests.Email;
 /// Two instances sharing one PostgreSQL database and one Redis both dispatch the same outbox, polling it every 20 ms
 /// so that they race for rows all the time: each row is claimed by one of them, so each email is enqueued once.
 /// </summary>
+[Collection(InProcessApp.Name)]
 public sealed class EmailOutboxTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using Api.Email;
+using Api.Queue;
 using Api.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,7 +10,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Api.Tests.Email;
 
-/// <summary>The app with in-memory job storage, sending to a real SMTP sink on loopback, with short retry delays.</summary>
+/// <summary>The app with in-memory job storage, sending to a real SMTP sink on loopback, with short retry delays; one per test.</summary>
 public sealed class EmailQueueFixture : IAsyncLifetime
 {
     public const int Workers = 2;
@@ -35,6 +36,13 @@ public sealed class EmailQueueFixture : IAsyncLifetime
             ["Queue:MetricsRefreshSeconds"] = "1",
         });
         Client = new HttpClient { BaseAddress = App.BaseAddress };
+
+        // One welcome email through the whole path before the test: it starts from a warm pipeline (compiled code, a
+        // pooled SMTP connection, every queue instrument exported once), never from what an earlier test left behind.
+        var warmUp = $"warm-up-{Guid.NewGuid():N}@example.com";
+        await Client.CreateUsersAsync([warmUp]);
+        await Eventually.HoldsAsync(async () => await Client.QueueMetricAsync(QueueMetrics.JobsCompleted) == 1 && Smtp.CountTo(warmUp) == 1,
+            TimeSpan.FromSeconds(120), "the warm-up email");
     }
 
     public async Task DisposeAsync()

@@ -7,11 +7,24 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Api.Tests.Email;
 
-public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<EmailQueueFixture>
+[Collection(InProcessApp.Name)]
+// Each test gets an app and an SMTP sink of its own (xUnit makes an instance per test): counters, pooled connections
+// and the sink's state start from nothing, whichever tests ran before.
+public sealed class EmailQueueTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private readonly HttpClient _client = fixture.Client;
-    private readonly SmtpSink _smtp = fixture.Smtp;
+    private readonly EmailQueueFixture _fixture = new();
+    private HttpClient _client = null!;
+    private SmtpSink _smtp = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _fixture.InitializeAsync();
+        _client = _fixture.Client;
+        _smtp = _fixture.Smtp;
+    }
+
+    public Task DisposeAsync() => _fixture.DisposeAsync();
 
     private static string[] Addresses(string test, int count) =>
         Enumerable.Range(1, count).Select(i => $"{test}-{i}-{Guid.NewGuid():N}@example.com").ToArray();
@@ -50,7 +63,7 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
         await Eventually.HoldsAsync(async () => await _client.QueueMetricAsync(QueueMetrics.JobsCompleted) - completedBefore == users,
             Timeout, $"{users} completed email jobs");
         Assert.All(addresses, address => Assert.Equal(1, _smtp.CountTo(address)));
-        // Email:Smtp:PoolSize unset: at most one connection per worker, and those may already be open from earlier tests.
+        // Email:Smtp:PoolSize unset: at most one connection per worker.
         Assert.InRange(_smtp.Sessions - sessionsBefore, 0, EmailQueueFixture.Workers);
     }
 
@@ -86,7 +99,7 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
         var address = Addresses("rejected", 1)[0];
         _smtp.Reject(address);
         var failedBefore = await _client.QueueMetricAsync(QueueMetrics.JobsFailed);
-        var storage = fixture.App.Services.GetRequiredService<JobStorage>();
+        var storage = _fixture.App.Services.GetRequiredService<JobStorage>();
 
         await _client.CreateUsersAsync([address]);
 
@@ -103,7 +116,7 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
         Assert.Equal(typeof(PermanentEmailFailureException).FullName, details.History[0].Data["ExceptionType"]);
         Assert.DoesNotContain(details.History, state => state.StateName == "Scheduled"); // never retried
         Assert.Equal(1, await _client.QueueMetricAsync(QueueMetrics.JobsFailed) - failedBefore);
-        Assert.Contains(fixture.App.Logs, line => line.Contains($"Job {jobId}") && line.Contains(address) && line.StartsWith("Error"));
+        Assert.Contains(_fixture.App.Logs, line => line.Contains($"Job {jobId}") && line.Contains(address) && line.StartsWith("Error"));
         Assert.Equal(0, _smtp.CountTo(address));
 
         // A failed job is kept, not dropped: once the cause is fixed, requeueing it (the dashboard's button) delivers it.

@@ -4,6 +4,7 @@ using Api.Tests.Infrastructure;
 namespace Api.Tests.Email;
 
 /// <summary>Without an SMTP server the welcome email is written as an .eml file, in the bytes SMTP would carry.</summary>
+[Collection(InProcessApp.Name)]
 public sealed class PickupDirectoryTests
 {
     [Fact]

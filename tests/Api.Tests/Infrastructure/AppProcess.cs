@@ -28,7 +28,8 @@ public sealed class AppProcess : IAsyncDisposable
         var address = new Uri($"http://127.0.0.1:{port ?? FreePort.Next()}/");
         var process = Launch(contentRoot, settings, address, nameContentRoot, environment);
         return await NativeProcess.ReadyOrDisposedAsync(new AppProcess(process, address), process,
-            new Uri(address, "/health/live").ToString(), "the app", TimeSpan.FromSeconds(60));
+            // Generous: with test classes in parallel on two busy cores a cold start-up has taken over a minute.
+            new Uri(address, "/health/live").ToString(), "the app", TimeSpan.FromSeconds(180));
     }
 
     /// <summary>Runs the app until it exits by itself (a start-up that must fail): its exit code and everything it printed.</summary>

@@ -28,7 +28,9 @@ public sealed class PrometheusServer : IAsyncDisposable
 
     /// <param name="port">Chosen by the caller, because the configuration names it (Prometheus scrapes itself).</param>
     /// <param name="extraArguments">Further flags, such as <c>--enable-feature=exemplar-storage</c>.</param>
-    public static async Task<PrometheusServer> StartAsync(string configFile, int port, IReadOnlyList<string>? extraArguments = null)
+    /// <param name="environment">The <c>environment</c> external label (ENVIRONMENT, as docker-compose.yml sets it).</param>
+    public static async Task<PrometheusServer> StartAsync(string configFile, int port, IReadOnlyList<string>? extraArguments = null,
+        string environment = "production")
     {
         var binary = Binaries.Find("prometheus", "prometheus", "/usr/bin/prometheus");
         var data = TempFolder.Create("api-tests-prometheus");
@@ -37,11 +39,11 @@ public sealed class PrometheusServer : IAsyncDisposable
             $"--config.file={configFile}", $"--storage.tsdb.path={data}", $"--web.listen-address=127.0.0.1:{port}",
             "--storage.tsdb.retention.time=1h", "--web.enable-lifecycle",
             // As docker-compose.yml runs it: scrape_timeout_seconds, which the ApiScrapeSlow alert reads.
-            "--enable-feature=extra-scrape-metrics",
+            "--enable-feature=extra-scrape-metrics", "--enable-feature=expand-external-labels",
             // Firing alerts are re-sent every minute by default; an alert evaluated before the Alertmanager target was
             // discovered would wait that long.
             "--rules.alert.resend-delay=1s", .. extraArguments ?? [],
-        ]);
+        ], environment: new Dictionary<string, string?> { ["ENVIRONMENT"] = environment });
         return await NativeProcess.ReadyOrDisposedAsync(new PrometheusServer(process, data, port), process, $"http://127.0.0.1:{port}/-/ready", "prometheus", TimeSpan.FromSeconds(30));
     }
 

@@ -7,33 +7,59 @@ namespace Api.Tests.Infrastructure;
 /// </summary>
 public sealed class TempApp : IAsyncDisposable
 {
-    private TempApp(string folder, IReadOnlyDictionary<string, string?> settings, AppProcess process)
+    private readonly bool _nameContentRoot;
+    private readonly bool _ownHome;
+
+    private TempApp(string folder, IReadOnlyDictionary<string, string?> settings, bool nameContentRoot, bool ownHome, AppProcess process)
     {
         Folder = folder;
         Settings = settings;
+        _nameContentRoot = nameContentRoot;
+        _ownHome = ownHome;
         Process = process;
     }
 
     public string Folder { get; }
     public IReadOnlyDictionary<string, string?> Settings { get; }
-    public AppProcess Process { get; }
+    public AppProcess Process { get; private set; }
     public Uri BaseAddress => Process.BaseAddress;
     public string Output => Process.Output;
     public string Database => DatabaseIn(Folder);
 
-    public static async Task<TempApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, string name = "app", bool nameContentRoot = true)
+    /// <param name="port">A fixed port where a test restarts the app on its address (a free one by default).</param>
+    /// <param name="ownHome">HOME set to a folder inside the app's, as each container has a home of its own (ASP.NET Core's default key ring lives there).</param>
+    public static async Task<TempApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, string name = "app", bool nameContentRoot = true,
+        int? port = null, bool ownHome = false)
     {
         var folder = TempFolder.Create($"api-tests-{name}");
         try
         {
             var all = SettingsIn(folder, settings);
-            return new TempApp(folder, all, await AppProcess.StartAsync(folder, all, nameContentRoot: nameContentRoot));
+            return new TempApp(folder, all, nameContentRoot, ownHome, await LaunchAsync(folder, all, port, nameContentRoot, ownHome));
         }
         catch
         {
             TempFolder.Delete(folder);
             throw;
         }
+    }
+
+    /// <summary>The app again, after a kill or a stop, on the same folder, settings and address.</summary>
+    public async Task RestartAsync()
+    {
+        await Process.DisposeAsync();
+        Process = await LaunchAsync(Folder, Settings, BaseAddress.Port, _nameContentRoot, _ownHome);
+    }
+
+    private static Task<AppProcess> LaunchAsync(string folder, IReadOnlyDictionary<string, string?> settings, int? port, bool nameContentRoot, bool ownHome)
+    {
+        var home = Path.Combine(folder, "home");
+        if (ownHome)
+        {
+            Directory.CreateDirectory(home);
+        }
+
+        return AppProcess.StartAsync(folder, settings, port, nameContentRoot, ownHome ? new Dictionary<string, string?> { ["HOME"] = home } : null);
     }
 
     /// <summary>A start-up that must fail, in a folder of its own: the exit code and everything the app printed.</summary>

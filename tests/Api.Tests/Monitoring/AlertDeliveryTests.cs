@@ -91,7 +91,8 @@ public sealed class AlertDeliveryTests : IAsyncLifetime
             ["api"] = $"127.0.0.1:{_appPort}",
             ["prometheus"] = $"127.0.0.1:{prometheusPort}",
         }, $"127.0.0.1:{_alertmanager.Port}", ApiKey, targetSet: "host");
-        _prometheus = await PrometheusServer.StartAsync(config, prometheusPort);
+        // A deployment that is not production, as .env's ENVIRONMENT makes one: its alerts say so.
+        _prometheus = await PrometheusServer.StartAsync(config, prometheusPort, environment: "staging");
     }
 
     private Task<AppProcess> StartAppAsync() =>
@@ -125,6 +126,8 @@ public sealed class AlertDeliveryTests : IAsyncLifetime
         var firing = _mail.Received.First(m => AlertMail.Is(m, "ApiDown", "firing"));
         Assert.Equal("oncall@example.com", firing.To);
         Assert.Contains(RunbookTests.RunbookUrl("ApiDown"), firing.Body, StringComparison.Ordinal);
+        var apiDown = (await AlertmanagerAlertsAsync()).Single(a => Name(a) == "ApiDown");
+        Assert.Equal("staging", apiDown.GetProperty("labels").GetProperty("environment").GetString());
 
         // The fix: the app is back on its address.
         _app = await StartAppAsync();
@@ -239,6 +242,73 @@ public sealed class InhibitionTests : IAsyncLifetime
         // The latency objective is another outage: its warnings stay.
         Assert.Equal("active", await StateAsync("ErrorBudgetBurnSlow", ("slo", "latency")));
         Assert.Equal("active", await StateAsync("HighLatencyP95"));
+    }
+
+    [Fact]
+    public async Task A_PostgreSQL_outage_pages_once_and_mutes_the_budget_burn_of_its_own_environment_only()
+    {
+        await PostAsync(
+            Alert("PostgresDown", "critical", ("job", "postgres"), ("instance", "postgres-exporter:9187"), ("environment", "production")),
+            Alert("ErrorBudgetBurnFast", "critical", ("job", "api"), ("slo", "availability"), ("environment", "production")),
+            Alert("ErrorBudgetBurnSlow", "warning", ("job", "api"), ("slo", "availability"), ("environment", "production")),
+            Alert("HighErrorRate", "warning", ("job", "api"), ("environment", "production")),
+            Alert("DatabasePoolExhausted", "warning", ("job", "api"), ("instance", "app1:3000"), ("environment", "production")),
+            Alert("HighErrorRate", "warning", ("job", "api"), ("environment", "staging")));
+
+        await Eventually.HoldsAsync(async () => await StateAsync("HighErrorRate", ("environment", "staging")) == "active" &&
+                                                await StateAsync("ErrorBudgetBurnFast") == "suppressed", Patience, "the budget burn muted", Diagnostics);
+        Assert.Equal("suppressed", await StateAsync("ErrorBudgetBurnSlow"));
+        Assert.Equal("suppressed", await StateAsync("HighErrorRate", ("environment", "production")));
+        // What the pool says is not a consequence the rule names: it stays, as diagnosis.
+        Assert.Equal("active", await StateAsync("DatabasePoolExhausted"));
+        await Eventually.HoldsAsync(() => _mail.Received.Any(m => AlertMail.Is(m, "PostgresDown", "firing")) &&
+                                          _mail.Received.Any(m => AlertMail.Is(m, "HighErrorRate", "firing")),
+            Patience, "the page and staging's warning", Diagnostics);
+        Assert.Single(_mail.Received, m => m.To == "oncall@example.com");
+        Assert.DoesNotContain(_mail.Received, m => AlertMail.Is(m, "ErrorBudgetBurnFast", "firing") || AlertMail.Is(m, "ErrorBudgetBurnSlow", "firing"));
+    }
+
+    [Fact]
+    public async Task No_app_target_mutes_every_warning_of_its_job_but_no_page_and_no_other_job()
+    {
+        await PostAsync(
+            Alert("ApiTargetMissing", "critical", ("job", "api"), ("environment", "production")),
+            Alert("HighLatencyP95", "warning", ("job", "api"), ("environment", "production")),
+            Alert("ThreadPoolStarvation", "warning", ("job", "api"), ("instance", "app1:3000"), ("environment", "production")),
+            Alert("ErrorBudgetBurnFast", "critical", ("job", "api"), ("slo", "latency"), ("environment", "production")),
+            Alert("HighLatencyP95", "warning", ("job", "orders"), ("environment", "production")),
+            Alert("HighLatencyP95", "warning", ("job", "api"), ("environment", "staging")),
+            Alert("TargetDown", "warning", ("job", "node"), ("environment", "production")));
+
+        await Eventually.HoldsAsync(async () => await StateAsync("HighLatencyP95", ("job", "api"), ("environment", "production")) == "suppressed", Patience,
+            "the job's warnings muted", Diagnostics);
+        Assert.Equal("suppressed", await StateAsync("ThreadPoolStarvation"));
+        Assert.Equal("active", await StateAsync("ErrorBudgetBurnFast"));
+        Assert.Equal("active", await StateAsync("HighLatencyP95", ("job", "orders")));
+        // A staging copy's job of the same name is another deployment: production's missing target says nothing of it.
+        Assert.Equal("active", await StateAsync("HighLatencyP95", ("job", "api"), ("environment", "staging")));
+        Assert.Equal("active", await StateAsync("TargetDown"));
+    }
+
+    [Fact]
+    public async Task Queue_storage_down_mutes_the_queue_warnings_it_explains_but_not_failing_jobs()
+    {
+        await PostAsync(
+            Alert("QueueStorageDown", "warning", ("job", "api"), ("instance", "app1:3000")),
+            Alert("QueueJobsStuck", "warning", ("job", "api"), ("queue", "email")),
+            Alert("QueueOutboxNotDraining", "warning", ("job", "api"), ("queue", "email")),
+            Alert("QueueBacklogGrowing", "warning", ("job", "api"), ("queue", "email")),
+            Alert("QueueJobsFailing", "warning", ("job", "api"), ("queue", "email")),
+            Alert("QueueJobsStuck", "warning", ("job", "orders"), ("queue", "email")));
+
+        await Eventually.HoldsAsync(async () => await StateAsync("QueueJobsStuck", ("job", "api")) == "suppressed", Patience,
+            "the queue warnings muted", Diagnostics);
+        Assert.Equal("suppressed", await StateAsync("QueueOutboxNotDraining"));
+        Assert.Equal("suppressed", await StateAsync("QueueBacklogGrowing"));
+        // Jobs that fail while the storage answers are their own problem (SMTP, a bug), not the storage's.
+        Assert.Equal("active", await StateAsync("QueueJobsFailing"));
+        Assert.Equal("active", await StateAsync("QueueJobsStuck", ("job", "orders")));
+        Assert.Equal("active", await StateAsync("QueueStorageDown"));
     }
 
     private static Dictionary<string, object> Alert(string name, string severity, params (string Key, string Value)[] labels)

@@ -99,7 +99,7 @@ public sealed class HaShapeTests
     private static Dictionary<object, object> Service(string name) => (Dictionary<object, object>)Services[name];
 
     /// <summary>docker-compose.yml with its anchors merged (<c>&lt;&lt;: *prometheus</c>), as docker-compose reads it.</summary>
-    private static Dictionary<object, object> LoadServices()
+    internal static Dictionary<object, object> LoadServices()
     {
         using var reader = new StringReader(File.ReadAllText(MonitoringConfig.RepositoryFile("docker-compose.yml")));
         var compose = new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(new MergingParser(new Parser(reader)));

@@ -181,16 +181,18 @@ public sealed class HaTests(HaStack stack) : IClassFixture<HaStack>
     private static readonly TimeSpan PanelWindow = TimeSpan.FromSeconds(20);
 
     /// <summary>
-    /// Within what the two replicas answer, widened by 10 % of the larger (or 0.02 near zero). The store holds neither
+    /// Within what the two replicas answer, widened by 25 % of the larger (or 0.02 near zero). The store holds neither
     /// replica's samples alone: deduplication keeps one of the two replicas' samples of each second, read up to a
     /// second apart, so a gauge (memory, CPU) or a rate's window edges come from either; and the engines treat a
     /// window's edges differently (Prometheus extrapolates to them, VictoriaMetrics counts from the last sample before
-    /// the window), a sample or two in twenty. What must not pass: an answer twice as large (both replicas' samples
-    /// summed), an empty one, one off by a counter's whole value (a reset read where the replicas' samples interleave).
+    /// the window), a sample or two in twenty, each carrying a whole second of a bursty counter: CPU time read 0.2017
+    /// on both replicas and 0.2225 on the store in one CI run (10.3 %). What must not pass: an answer twice as large
+    /// (both replicas' samples summed), an empty one, one off by a counter's whole value (a reset read where the
+    /// replicas' samples interleave).
     /// </summary>
     private static bool Agrees(double low, double high, double stored)
     {
-        var slack = Math.Max(0.02, 0.1 * Math.Max(Math.Abs(low), Math.Abs(high)));
+        var slack = Math.Max(0.02, 0.25 * Math.Max(Math.Abs(low), Math.Abs(high)));
         return stored >= low - slack && stored <= high + slack;
     }
 

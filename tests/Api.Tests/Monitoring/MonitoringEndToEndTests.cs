@@ -9,6 +9,7 @@ namespace Api.Tests.Monitoring;
 /// every target is scraped, every rule evaluates, every panel query answers with data, every metric they name exists,
 /// and an induced fault travels as an alert from Prometheus through Alertmanager to an email.
 /// </summary>
+[Collection(InProcessApp.Name)]
 public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : IClassFixture<MonitoringStack>
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
@@ -314,6 +315,7 @@ public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : ICl
 /// A dependency dies: the Redis the app and redis-exporter use is killed, RedisDown reaches the inbox, and clears
 /// when Redis is back. A class of its own, so that the outage cannot disturb the assertions of the tests above.
 /// </summary>
+[Collection(InProcessApp.Name)]
 public sealed class RedisDownAlertTests(MonitoringStack stack) : IClassFixture<MonitoringStack>
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);

@@ -7,6 +7,7 @@ namespace Api.Tests.Monitoring;
 /// MONITORING.md explains (names the runtime's and OpenTelemetry's conventions fix, and the original guide's gauge
 /// named like a counter).
 /// </summary>
+[Collection(InProcessApp.Name)]
 public sealed class PromtoolCheckMetricsTests(PromtoolCheckMetricsTests.App app) : IClassFixture<PromtoolCheckMetricsTests.App>
 {
     public sealed class App() : ApiFactory;

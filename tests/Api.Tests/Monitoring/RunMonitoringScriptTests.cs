@@ -18,43 +18,34 @@ public sealed class RunMonitoringScriptTests
         Binaries.Find("prometheus", "prometheus");
         Binaries.Find("prometheus-alertmanager", "prometheus-alertmanager");
         const string key = "run-monitoring-key";
-        var folder = TempFolder.Create("run-monitoring");
-        try
+        await using var app = await TempApp.StartAsync(new Dictionary<string, string?>
         {
-            await using var app = await AppProcess.StartAsync(folder, new Dictionary<string, string?>
+            ["Metrics:ApiKey"] = key,
+        }, name: "run-monitoring");
+        int prometheusPort = FreePort.Next(), alertmanagerPort = FreePort.Next();
+        await using var script = NativeProcess.Start("bash", [MonitoringConfig.RepositoryFile("tools/run-monitoring.sh")],
+            MonitoringConfig.RepositoryRoot, new Dictionary<string, string?>
             {
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
-                ["Metrics:ApiKey"] = key,
+                ["API_TARGET"] = $"127.0.0.1:{app.BaseAddress.Port}",
+                ["METRICS_API_KEY"] = key,
+                ["PROMETHEUS_PORT"] = prometheusPort.ToString(),
+                ["ALERTMANAGER_PORT"] = alertmanagerPort.ToString(),
             });
-            int prometheusPort = FreePort.Next(), alertmanagerPort = FreePort.Next();
-            await using var script = NativeProcess.Start("bash", [MonitoringConfig.RepositoryFile("tools/run-monitoring.sh")],
-                MonitoringConfig.RepositoryRoot, new Dictionary<string, string?>
-                {
-                    ["API_TARGET"] = $"127.0.0.1:{app.BaseAddress.Port}",
-                    ["METRICS_API_KEY"] = key,
-                    ["PROMETHEUS_PORT"] = prometheusPort.ToString(),
-                    ["ALERTMANAGER_PORT"] = alertmanagerPort.ToString(),
-                });
 
-            using var http = new HttpClient { BaseAddress = new Uri($"http://localhost:{prometheusPort}"), Timeout = TimeSpan.FromSeconds(5) };
-            await Eventually.HoldsAsync(async () => await UpAsync(http, "api") && await UpAsync(http, "alertmanager"),
-                TimeSpan.FromSeconds(60), "Prometheus from run-monitoring.sh to scrape the API and its Alertmanager (up == 1)",
-                () => script.Output);
-            var managers = await http.GetFromJsonAsync<JsonElement>("/api/v1/alertmanagers");
-            Assert.Contains($"localhost:{alertmanagerPort}", managers.GetRawText());
-            var work = System.Text.RegularExpressions.Regex.Match(script.Output, @"Logs in (\S+)/\*\.log").Groups[1].Value;
-            Assert.True(Directory.Exists(work), $"run-monitoring.sh names no working folder:\n{script.Output}");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://localhost:{prometheusPort}"), Timeout = TimeSpan.FromSeconds(5) };
+        await Eventually.HoldsAsync(async () => await UpAsync(http, "api") && await UpAsync(http, "alertmanager"),
+            TimeSpan.FromSeconds(60), "Prometheus from run-monitoring.sh to scrape the API and its Alertmanager (up == 1)",
+            () => script.Output);
+        var managers = await http.GetFromJsonAsync<JsonElement>("/api/v1/alertmanagers");
+        Assert.Contains($"localhost:{alertmanagerPort}", managers.GetRawText());
+        var work = System.Text.RegularExpressions.Regex.Match(script.Output, @"Logs in (\S+)/\*\.log").Groups[1].Value;
+        Assert.True(Directory.Exists(work), $"run-monitoring.sh names no working folder:\n{script.Output}");
 
-            Signals.Terminate(script.Id);
-            await script.WaitForExitAsync(TimeSpan.FromSeconds(20));
-            Assert.False(Listens(prometheusPort), "Prometheus still listens after the script stopped");
-            Assert.False(Listens(alertmanagerPort), "Alertmanager still listens after the script stopped");
-            Assert.False(Directory.Exists(work), $"run-monitoring.sh left {work} behind");
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        Signals.Terminate(script.Id);
+        await script.WaitForExitAsync(TimeSpan.FromSeconds(20));
+        Assert.False(Listens(prometheusPort), "Prometheus still listens after the script stopped");
+        Assert.False(Listens(alertmanagerPort), "Alertmanager still listens after the script stopped");
+        Assert.False(Directory.Exists(work), $"run-monitoring.sh left {work} behind");
     }
 
     private static async Task<bool> UpAsync(HttpClient http, string job)

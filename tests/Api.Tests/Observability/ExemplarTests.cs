@@ -9,6 +9,7 @@ namespace Api.Tests.Observability;
 /// A real Prometheus with exemplar storage scrapes the app (asking for OpenMetrics, as it always does) and keeps the
 /// trace id of a sampled request on the latency histogram and the request counter.
 /// </summary>
+[Collection(InProcessApp.Name)]
 public sealed class ExemplarTests
 {
     [Fact]

@@ -12,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Api.Tests.Observability;
 
+[Collection(InProcessApp.Name)]
 public sealed class HttpMetricsTests(HttpMetricsTests.App app) : IClassFixture<HttpMetricsTests.App>
 {
     public sealed class App() : ApiFactory;
@@ -139,6 +140,7 @@ public sealed class HttpMetricsTests(HttpMetricsTests.App app) : IClassFixture<H
 /// because the status is decided by the error handling alone. The exception is thrown while the request body is read,
 /// inside the POST /api/users endpoint, so it also shows the route of a failed request is kept.
 /// </summary>
+[Collection(InProcessApp.Name)]
 public sealed class HttpMetricsCustomHandlerTests(HttpMetricsCustomHandlerTests.App app) : IClassFixture<HttpMetricsCustomHandlerTests.App>
 {
     public sealed class App : ApiFactory
@@ -198,6 +200,7 @@ public sealed class HttpMetricsCustomHandlerTests(HttpMetricsCustomHandlerTests.
 }
 
 /// <summary>A real fault: the table under the app disappears, and comes back.</summary>
+[Collection(InProcessApp.Name)]
 public sealed class HttpFaultMetricsTests(HttpFaultMetricsTests.App broken) : IClassFixture<HttpFaultMetricsTests.App>
 {
     public sealed class App() : ApiFactory;
@@ -235,6 +238,7 @@ public sealed class HttpFaultMetricsTests(HttpFaultMetricsTests.App broken) : IC
 /// request whose record hands its core's batch over, as it would fail any request recording into it; the batch is
 /// emptied first, so the requests after it are served and counted.
 /// </summary>
+[Collection(InProcessApp.Name)]
 public sealed class HttpMetricsThrowingListenerTests(HttpMetricsThrowingListenerTests.App app) : IClassFixture<HttpMetricsThrowingListenerTests.App>
 {
     public sealed class App() : ApiFactory;

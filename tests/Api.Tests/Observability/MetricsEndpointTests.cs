@@ -5,6 +5,7 @@ using Api.Tests.Users;
 
 namespace Api.Tests.Observability;
 
+[Collection(InProcessApp.Name)]
 public sealed class MetricsApiKeyTests(MetricsApiKeyTests.App app) : IClassFixture<MetricsApiKeyTests.App>
 {
     public const string Key = "s3cret-scrape-key";
@@ -62,6 +63,7 @@ public sealed class MetricsApiKeyTests(MetricsApiKeyTests.App app) : IClassFixtu
     }
 }
 
+[Collection(InProcessApp.Name)]
 public sealed class MetricsDisabledTests(MetricsDisabledTests.App app) : IClassFixture<MetricsDisabledTests.App>
 {
     public sealed class App() : ApiFactory(new Dictionary<string, string?> { ["Metrics:Enabled"] = "false" });
@@ -71,6 +73,7 @@ public sealed class MetricsDisabledTests(MetricsDisabledTests.App app) : IClassF
         HttpRequestMetricsSwitchTests.RequestsAreNotRecordedButTheScrapeServesTheRestAsync(app);
 }
 
+[Collection(InProcessApp.Name)]
 public sealed class HttpRequestMetricsSwitchTests(HttpRequestMetricsSwitchTests.App app) : IClassFixture<HttpRequestMetricsSwitchTests.App>
 {
     public sealed class App() : ApiFactory(new Dictionary<string, string?> { ["Metrics:HttpRequests:Enabled"] = "false" });
@@ -92,32 +95,24 @@ public sealed class HttpRequestMetricsSwitchTests(HttpRequestMetricsSwitchTests.
     }
 }
 
+[Collection(InProcessApp.Name)]
 public sealed class MetricsOnSeparatePortTests
 {
     [Fact]
     public async Task Metrics_port_serves_metrics_and_the_public_port_does_not()
     {
-        var folder = TempFolder.Create("api-tests-metrics-port");
         var metricsPort = FreePort.Next();
-        try
+        await using var app = await TempApp.StartAsync(new Dictionary<string, string?>
         {
-            await using var app = await AppProcess.StartAsync(folder, new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
-                ["Metrics:Port"] = metricsPort.ToString(),
-                ["Metrics:Host"] = "127.0.0.1",
-            });
-            using var publicClient = new HttpClient { BaseAddress = app.BaseAddress };
-            using var metricsClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{metricsPort}/") };
+            ["Metrics:Port"] = metricsPort.ToString(),
+            ["Metrics:Host"] = "127.0.0.1",
+        }, name: "metrics-port");
+        using var publicClient = new HttpClient { BaseAddress = app.BaseAddress };
+        using var metricsClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{metricsPort}/") };
 
-            Assert.Equal(HttpStatusCode.OK, (await publicClient.GetAsync("/")).StatusCode);
-            Assert.Equal(HttpStatusCode.NotFound, (await publicClient.GetAsync("/metrics")).StatusCode);
-            var scrape = await MetricsScrape.FetchAsync(metricsClient);
-            Assert.Equal(1, scrape.Sum(HttpMetrics.RequestsTotal, ("route", "/"), ("status", "200")));
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        Assert.Equal(HttpStatusCode.OK, (await publicClient.GetAsync("/")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await publicClient.GetAsync("/metrics")).StatusCode);
+        var scrape = await MetricsScrape.FetchAsync(metricsClient);
+        Assert.Equal(1, scrape.Sum(HttpMetrics.RequestsTotal, ("route", "/"), ("status", "200")));
     }
 }

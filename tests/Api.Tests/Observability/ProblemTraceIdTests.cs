@@ -6,6 +6,7 @@ using Api.Tests.Infrastructure;
 namespace Api.Tests.Observability;
 
 /// <summary>On default settings (nothing exported), a problem's traceId is still the request's W3C trace id.</summary>
+[Collection(InProcessApp.Name)]
 public sealed class ProblemTraceIdTests
 {
     [Fact]

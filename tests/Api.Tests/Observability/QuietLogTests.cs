@@ -34,53 +34,43 @@ public sealed class OutageLogTests
     [Fact]
     public async Task A_redis_outage_logs_once_when_it_starts_and_once_when_it_ends_however_many_requests_fail()
     {
-        var folder = TempFolder.Create("api-tests-outage");
         await using var redis = await RedisServer.StartAsync();
-        try
+        await using var app = await TempApp.StartAsync(new Dictionary<string, string?>
         {
-            await using var app = await AppProcess.StartAsync(folder, new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
-                ["ConnectionStrings:Redis"] = redis.ConnectionString,
-                ["Email:PickupDirectory"] = Path.Combine(folder, "mail"),
-                ["Queue:MetricsRefreshSeconds"] = "1", // so the background read of the queue gauges meets the short outage
-            }, nameContentRoot: false); // the shipped appsettings.json and its log levels
-            using var client = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-            async Task TrafficAsync(int round)
-            {
-                for (var i = 0; i < 6; i++)
-                {
-                    using var created = await client.PostAsync("/api/users", System.Net.Http.Json.JsonContent.Create(new { name = "Outage", email = $"outage-{round}-{i}@example.com" }));
-                    using var ready = await client.GetAsync("/health/ready");
-                    using var scrape = await client.GetAsync("/metrics");
-                }
-            }
-
-            await TrafficAsync(0);
-            await redis.KillAsync();
-            await TrafficAsync(1);
-            await redis.RestartAsync();
-            var round = 2;
-            await Eventually.HoldsAsync(async () =>
-            {
-                await TrafficAsync(round++); // each component notices the end with its next call to Redis
-                return Count(app.Output, "works again") >= 4;
-            }, TimeSpan.FromSeconds(90), "the end of the outage logged", () => app.Output);
-            await TrafficAsync(round);
-
-            foreach (var dependency in new[] { "The SignalR backplane (Redis)", "The job storage (queue gauges)", "The job storage (Redis)" })
-            {
-                Assert.Equal(1, Count(app.Output, $"{dependency} is unavailable"));
-                Assert.Equal(1, Count(app.Output, $"{dependency} works again"));
-            }
-
-            Assert.Equal(0, Count(app.Output, "failed for user")); // the per-request warning of a failing listener
-            Assert.Equal(0, Count(app.Output, "Microsoft.Extensions.Diagnostics.HealthChecks"));
-        }
-        finally
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["Queue:MetricsRefreshSeconds"] = "1", // so the background read of the queue gauges meets the short outage
+        }, name: "outage", nameContentRoot: false); // the shipped appsettings.json and its log levels
+        using var client = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        async Task TrafficAsync(int round)
         {
-            TempFolder.Delete(folder);
+            for (var i = 0; i < 6; i++)
+            {
+                using var created = await client.PostAsync("/api/users", System.Net.Http.Json.JsonContent.Create(new { name = "Outage", email = $"outage-{round}-{i}@example.com" }));
+                using var ready = await client.GetAsync("/health/ready");
+                using var scrape = await client.GetAsync("/metrics");
+            }
         }
+
+        await TrafficAsync(0);
+        await redis.KillAsync();
+        await TrafficAsync(1);
+        await redis.RestartAsync();
+        var round = 2;
+        await Eventually.HoldsAsync(async () =>
+        {
+            await TrafficAsync(round++); // each component notices the end with its next call to Redis
+            return Count(app.Output, "works again") >= 4;
+        }, TimeSpan.FromSeconds(90), "the end of the outage logged", () => app.Output);
+        await TrafficAsync(round);
+
+        foreach (var dependency in new[] { "The SignalR backplane (Redis)", "The job storage (queue gauges)", "The job storage (Redis)" })
+        {
+            Assert.Equal(1, Count(app.Output, $"{dependency} is unavailable"));
+            Assert.Equal(1, Count(app.Output, $"{dependency} works again"));
+        }
+
+        Assert.Equal(0, Count(app.Output, "failed for user")); // the per-request warning of a failing listener
+        Assert.Equal(0, Count(app.Output, "Microsoft.Extensions.Diagnostics.HealthChecks"));
     }
 
     private static int Count(string text, string what) => System.Text.RegularExpressions.Regex.Count(text, System.Text.RegularExpressions.Regex.Escape(what));

@@ -4,6 +4,7 @@ using Api.Tests.Infrastructure;
 namespace Api.Tests.Observability;
 
 /// <summary>A scanner sending thousands of random URLs and methods must not add series beyond the fixed unmatched ones.</summary>
+[Collection(InProcessApp.Name)]
 public sealed class ScannerTests(ScannerTests.App app) : IClassFixture<ScannerTests.App>
 {
     public sealed class App() : ApiFactory;

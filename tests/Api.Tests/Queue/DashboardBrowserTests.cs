@@ -13,6 +13,7 @@ namespace Api.Tests.Queue;
 /// signed in with the key it sees the dashboard, without the key it does not, and a page on another site cannot make
 /// it act on the dashboard.
 /// </summary>
+[Collection(InProcessApp.Name)]
 public sealed class DashboardBrowserTests(DashboardBrowserTests.App app) : IClassFixture<DashboardBrowserTests.App>, IAsyncLifetime
 {
     public const string Key = "browser-dashboard-key";

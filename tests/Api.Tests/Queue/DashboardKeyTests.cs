@@ -8,6 +8,7 @@ namespace Api.Tests.Queue;
 /// Each key opens only its own door: the scrape credential, which sits in Prometheus' configuration, never opens the
 /// job dashboard (which deletes and requeues jobs). Without Queue:Dashboard:ApiKey the dashboard is closed.
 /// </summary>
+[Collection(InProcessApp.Name)]
 public sealed class DashboardKeyTests(DashboardKeyTests.App app) : IClassFixture<DashboardKeyTests.App>
 {
     public const string MetricsKey = "metrics-only-key";

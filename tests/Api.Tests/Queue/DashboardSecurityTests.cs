@@ -6,6 +6,7 @@ using Api.Tests.Users;
 namespace Api.Tests.Queue;
 
 /// <summary>The attacks of issue 10 on the job dashboard, against the real server and through a real proxy.</summary>
+[Collection(InProcessApp.Name)]
 public sealed class DashboardSecurityTests(DashboardSecurityTests.App app) : IClassFixture<DashboardSecurityTests.App>, IAsyncLifetime
 {
     public const string Key = "dashboard-test-key";

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Api.Tests.Realtime;
 
+[Collection(InProcessApp.Name)]
 public sealed class RealtimeHubTests(RealtimeHubTests.App app) : IClassFixture<RealtimeHubTests.App>
 {
     /// <summary>A short client timeout, so that a dead client must be noticed within seconds.</summary>

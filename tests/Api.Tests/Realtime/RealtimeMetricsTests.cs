@@ -4,6 +4,7 @@ using Api.Tests.Infrastructure;
 namespace Api.Tests.Realtime;
 
 /// <summary>The metric's name and type are a contract with the seed's dashboards; a fresh app with no client yet.</summary>
+[Collection(InProcessApp.Name)]
 public sealed class RealtimeMetricsTests(RealtimeMetricsTests.App app) : IClassFixture<RealtimeMetricsTests.App>
 {
     public sealed class App() : ApiFactory;

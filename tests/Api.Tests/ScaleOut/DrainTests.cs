@@ -12,29 +12,17 @@ namespace Api.Tests.ScaleOut;
 /// get SignalR's close message with allowReconnect and a close frame (a client with automatic reconnect reconnects),
 /// and the process exits 0 without a <c>fail</c> line.
 /// </summary>
-public sealed class DrainTests : IAsyncLifetime
+public sealed class DrainTests
 {
-    private readonly string _folder = TempFolder.Create("api-tests-drain");
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync()
-    {
-        TempFolder.Delete(_folder);
-        return Task.CompletedTask;
-    }
-
     [Fact]
     public async Task Sigterm_fails_readiness_at_once_keeps_serving_through_the_drain_closes_websockets_for_reconnect_and_exits_0()
     {
-        await using var app = await AppProcess.StartAsync(_folder, new Dictionary<string, string?>
+        await using var app = await TempApp.StartAsync(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(_folder, "app.db")}",
-            ["Email:PickupDirectory"] = Path.Combine(_folder, "mail"),
             ["Shutdown:DrainSeconds"] = "4",
             // As the shipped appsettings.json has it: a failing check is the readiness answer, not an error to log.
             ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
-        }, environment: new Dictionary<string, string?> { ["HOME"] = _folder });
+        }, name: "drain", ownHome: true);
         using var http = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready")).StatusCode);
         using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -49,7 +37,7 @@ public sealed class DrainTests : IAsyncLifetime
         hub.Closed += error => { closed.TrySetResult(error); return Task.CompletedTask; };
         await hub.StartAsync(patience.Token);
 
-        var exited = app.TerminateAsync(TimeSpan.FromSeconds(60));
+        var exited = app.Process.TerminateAsync(TimeSpan.FromSeconds(60));
 
         await Eventually.HoldsAsync(async () => (await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.ServiceUnavailable,
             TimeSpan.FromSeconds(10), "readiness to fail after SIGTERM", () => app.Output);

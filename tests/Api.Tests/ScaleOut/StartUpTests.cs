@@ -12,25 +12,16 @@ public sealed class StartUpTests
     public async Task The_first_migration_of_an_empty_postgres_database_logs_no_failure()
     {
         var database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync("fresh");
-        var folder = TempFolder.Create("api-tests-fresh");
-        try
+        await using var app = await TempApp.StartAsync(new Dictionary<string, string?>
         {
-            await using var app = await AppProcess.StartAsync(folder, new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Postgres"] = database,
-                ["Email:PickupDirectory"] = Path.Combine(folder, "mail"),
-                // As the shipped appsettings.json has it (a readiness probe's failure is its answer, not an error to log).
-                ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
-            }, environment: new Dictionary<string, string?> { ["HOME"] = folder });
-            using var http = new HttpClient { BaseAddress = app.BaseAddress };
-            await Eventually.HoldsAsync(async () => (await http.GetAsync("/health/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(60), "ready", () => app.Output);
+            ["ConnectionStrings:Postgres"] = database,
+            // As the shipped appsettings.json has it (a readiness probe's failure is its answer, not an error to log).
+            ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
+        }, name: "fresh", ownHome: true);
+        using var http = new HttpClient { BaseAddress = app.BaseAddress };
+        await Eventually.HoldsAsync(async () => (await http.GetAsync("/health/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(60), "ready", () => app.Output);
 
-            Assert.Contains("Applying migration", app.Output, StringComparison.Ordinal);
-            Assert.False(app.Output.Contains("fail:", StringComparison.Ordinal), app.Output);
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        Assert.Contains("Applying migration", app.Output, StringComparison.Ordinal);
+        Assert.False(app.Output.Contains("fail:", StringComparison.Ordinal), app.Output);
     }
 }

@@ -8,6 +8,7 @@ using Api.Tests.Users;
 namespace Api.Tests.Security;
 
 /// <summary>Bodies, headers and HEAD, against the real server.</summary>
+[Collection(InProcessApp.Name)]
 public sealed class EdgeTests(EdgeTests.App app) : IClassFixture<EdgeTests.App>
 {
     public const string MetricsKey = "edge-metrics-key";

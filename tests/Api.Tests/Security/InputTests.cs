@@ -10,6 +10,7 @@ using MimeKit;
 namespace Api.Tests.Security;
 
 /// <summary>What the API accepts can be stored (PostgreSQL, the strictest store) and mailed (MimeKit, the mailer).</summary>
+[Collection(InProcessApp.Name)]
 public sealed class InputTests(InputTests.App app) : IClassFixture<InputTests.App>
 {
     public sealed class App() : ApiFactory(new Dictionary<string, string?>

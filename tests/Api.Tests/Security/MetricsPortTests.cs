@@ -9,24 +9,19 @@ public sealed class MetricsPortTests(MetricsPortTests.App app) : IClassFixture<M
     /// <summary>One app process with both listeners, shared by the cases below.</summary>
     public sealed class App : IAsyncLifetime
     {
-        private readonly string _folder = TempFolder.Create("api-tests-metrics-door");
+        private TempApp _app = null!;
 
         public int MetricsPort { get; } = FreePort.Next();
-        public AppProcess Process { get; private set; } = null!;
+        public AppProcess Process => _app.Process;
 
-        public async Task InitializeAsync() => Process = await AppProcess.StartAsync(_folder, new Dictionary<string, string?>
+        public async Task InitializeAsync() => _app = await TempApp.StartAsync(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(_folder, "app.db")}",
             ["Metrics:Port"] = MetricsPort.ToString(),
             ["Metrics:Host"] = "127.0.0.1",
             ["Queue:Dashboard:ApiKey"] = "door-key",
-        });
+        }, name: "metrics-door");
 
-        public async Task DisposeAsync()
-        {
-            await Process.DisposeAsync();
-            TempFolder.Delete(_folder);
-        }
+        public async Task DisposeAsync() => await _app.DisposeAsync();
     }
 
     private AppProcess Server => app.Process;

@@ -10,6 +10,7 @@ namespace Api.Tests.Security;
 /// Sign-up mails a caller-chosen address, so it is limited per client address; a forged X-Forwarded-For changes the
 /// address only when it comes from a configured proxy.
 /// </summary>
+[Collection(InProcessApp.Name)]
 public sealed class RateLimitTests
 {
     private const int PerMinute = 3;

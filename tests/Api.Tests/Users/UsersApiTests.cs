@@ -194,11 +194,13 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
     }
 }
 
+[Collection(InProcessApp.Name)]
 public sealed class UsersApiOnSqliteTests(UsersApiOnSqliteTests.App app) : UsersApiTests(app), IClassFixture<UsersApiOnSqliteTests.App>
 {
     public sealed class App() : ApiFactory;
 }
 
+[Collection(InProcessApp.Name)]
 public sealed class UsersApiOnPostgresTests(UsersApiOnPostgresTests.App app) : UsersApiTests(app), IClassFixture<UsersApiOnPostgresTests.App>
 {
     /// <summary>The same app with ConnectionStrings:Postgres pointing at a fresh database on the shared test server.</summary>
