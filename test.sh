@@ -21,6 +21,9 @@ declare -A NEEDS=(
   ["chromium"]="chromium"
   ["npm"]="npm"
   ["haproxy"]="haproxy"
+  # tools/template/check.sh asks the instances it starts over HTTP and picks their free ports with Python.
+  ["curl"]="curl"
+  ["python3"]="python3"
   # kubectl renders deploy/kubernetes (its built-in Kustomize); Debian 12 has no package of it: this name is the one
   # Kubernetes' and Google Cloud's apt repositories use.
   ["kubectl"]="kubectl"

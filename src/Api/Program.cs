@@ -7,7 +7,9 @@ using Api.Errors;
 using Api.Jwt;
 using Api.Observability;
 using Api.Queue;
+//#if (realtime)
 using Api.Realtime;
+//#endif
 using Api.ScaleOut;
 using Api.Security;
 using Api.ServiceDefaults;
@@ -20,7 +22,9 @@ builder.AddSecurity();
 builder.AddJwt();
 builder.AddData();
 builder.AddUsers();
+//#if (realtime)
 builder.AddRealtime();
+//#endif
 builder.AddQueue();
 builder.AddEmail();
 builder.AddApiDocs();
@@ -49,7 +53,9 @@ app.UseAntiforgery();
 app.MapDefaultEndpoints();
 app.MapRoot();
 app.MapUsers();
+//#if (realtime)
 app.MapRealtime();
+//#endif
 app.MapQueue();
 app.MapApiDocs();
 

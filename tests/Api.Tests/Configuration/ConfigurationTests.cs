@@ -3,7 +3,9 @@ using Api.Data;
 using Api.Email;
 using Api.Observability;
 using Api.Queue;
+//#if (realtime)
 using Api.Realtime;
+//#endif
 using Api.Security;
 using Api.Users;
 using Api.Tests.Infrastructure;
@@ -46,7 +48,9 @@ public sealed class ConfigurationTests
     [InlineData(typeof(MetricsOptions), "Metrics:Port", "abc", "Metrics:Port must be a whole number, got 'abc'")]
     [InlineData(typeof(QueueOptions), "Queue:StorageTimeoutMilliseconds", "1", "Queue:StorageTimeoutMilliseconds must be between 100 and 60000, got 1")]
     [InlineData(typeof(EmailOptions), "Email:Outbox:PollingMilliseconds", "fast", "Email:Outbox:PollingMilliseconds must be a whole number, got 'fast'")]
+//#if (realtime)
     [InlineData(typeof(RealtimeOptions), "Realtime:RedisTimeout", "00:05:00", "Realtime:RedisTimeout must be between 00:00:00.100 and 00:01:00, got 00:05:00")]
+//#endif
     public void A_bad_value_in_any_section_names_its_key(Type options, string key, string value, string expected)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(key, value)]).Build();
@@ -136,6 +140,7 @@ public sealed class ConfigurationTests
         Assert.Equal([expected], problems);
     }
 
+//#if (realtime)
     [Fact]
     public void A_rule_between_two_settings_names_the_key_to_change()
     {
@@ -151,6 +156,7 @@ public sealed class ConfigurationTests
 
         Assert.Equal(["Realtime:KeepAliveInterval must be a duration such as 00:00:30, got 'soon'"], problems);
     }
+//#endif
 
     [Fact]
     public void Every_options_section_of_the_app_goes_through_the_one_mechanism()
@@ -181,7 +187,9 @@ public sealed class ConfigurationStartUpTests
     [InlineData("Logging:Console:FormatterName", "bogus", "Logging:Console:FormatterName must be one of json, json-trace, simple, systemd, got 'bogus'")]
     [InlineData("Logging:LogLevel:Default", "loud", "Logging:LogLevel:Default must be one of Trace, Debug, Information, Warning, Error, Critical, None, got 'loud'")]
     [InlineData("Queue:Dashboard:AllowLocalRequestsWithoutKey", "true", "Queue:Dashboard:AllowLocalRequestsWithoutKey is for local development only (ASPNETCORE_ENVIRONMENT=Development): set a dashboard key instead.")]
+//#if (realtime)
     [InlineData("Realtime:ClientTimeoutInterval", "00:00:15", "Realtime:ClientTimeoutInterval must be at least twice Realtime:KeepAliveInterval (00:00:15), got 00:00:15")]
+//#endif
     public async Task A_bad_value_stops_start_up_with_exit_code_1_and_one_line_naming_the_key(string key, string value, string expected)
     {
         var (exitCode, output) = await TempApp.RunUntilExitAsync(new Dictionary<string, string?> { [key] = value });

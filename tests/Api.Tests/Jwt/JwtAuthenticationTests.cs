@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+//#if (realtime)
 using System.Net.WebSockets;
+//#endif
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -81,6 +83,7 @@ public sealed partial class JwtAuthenticationTests(JwtAuthenticationTests.App ap
         await UsersApiTests.AssertProblemAsync(expired, HttpStatusCode.Unauthorized);
     }
 
+//#if (realtime)
     [Fact]
     public async Task The_hub_refuses_a_websocket_without_a_token_and_takes_one_as_access_token()
     {
@@ -95,6 +98,7 @@ public sealed partial class JwtAuthenticationTests(JwtAuthenticationTests.App ap
         Assert.Equal(WebSocketState.Open, accepted.State);
         await accepted.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
     }
+//#endif
 
     [Fact]
     public async Task The_metrics_and_dashboard_keys_open_their_own_doors_and_a_token_opens_neither()

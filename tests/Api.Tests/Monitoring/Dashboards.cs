@@ -16,7 +16,10 @@ public static partial class Dashboards
     public static readonly string[] SeedPanelTitles =
     [
         "HTTP Request Rate", "HTTP Request Duration", "Total Requests", "Status Codes Distribution",
-        "WebSocket Connections", "Queue Jobs", "Error Rate", "Queue Processing Rate",
+//#if (realtime)
+        "WebSocket Connections",
+//#endif
+        "Queue Jobs", "Error Rate", "Queue Processing Rate",
     ];
 
     public const string MainDashboard = "backend-boilerplate.json";

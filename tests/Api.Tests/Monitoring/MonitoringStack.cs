@@ -71,8 +71,10 @@ public sealed class MonitoringStack : IAsyncLifetime
             ["ConnectionStrings:Postgres"] = database,
             ["ConnectionStrings:Redis"] = Redis.ConnectionString,
             ["Metrics:ApiKey"] = ApiKey,
+//#if (realtime)
             // The test's WebSocket clients send no SignalR pings; keep them connected for the test's duration.
             ["Realtime:ClientTimeoutInterval"] = "00:10:00",
+//#endif
             // No SMTP server here: the welcome emails are written as files, into this test's folder.
             ["Email:PickupDirectory"] = Path.Combine(_folder, "mail"),
         });
@@ -126,13 +128,16 @@ public sealed class MonitoringStack : IAsyncLifetime
         await Client.SendAsync(new HttpRequestMessage(new HttpMethod("PURGE"), "/"));            // _OTHER
         await Client.PostAsJsonAsync("/api/users", new { name = FailingNamePrefix + "once", email = $"f-{Guid.NewGuid():N}@example.com" }); // 503
         await Client.PostAsJsonAsync("/api/users", new { name = CrashingNamePrefix + "once", email = $"c-{Guid.NewGuid():N}@example.com" }); // 500
+//#if (realtime)
 
         for (var i = 0; i < 3; i++)
         {
             _webSockets.Add(await ConnectSignalRAsync());
         }
+//#endif
     }
 
+//#if (realtime)
     /// <summary>A SignalR client over a raw WebSocket: connect without negotiation, then the JSON protocol handshake.</summary>
     private async Task<ClientWebSocket> ConnectSignalRAsync()
     {
@@ -145,6 +150,7 @@ public sealed class MonitoringStack : IAsyncLifetime
         Assert.Equal("{}\u001e", Encoding.UTF8.GetString(buffer, 0, reply.Count));
         return socket;
     }
+//#endif
 
     /// <summary>Everything these components printed, for failure messages.</summary>
     public string Diagnostics() =>
