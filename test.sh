@@ -50,16 +50,18 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# Node tools the tests run: Redocly CLI lints the served OpenAPI document (ApiDocsTests), pinned by its package-lock.json
-# and installed again whenever that lock file changes (a copy of the installed one stays beside the modules).
-lint=tools/openapi-lint
-if ! cmp -s "$lint/package-lock.json" "$lint/node_modules/.installed-package-lock.json"; then
-  if command -v npm > /dev/null && npm ci --prefix "$lint" --no-audit --no-fund > /dev/null; then
-    cp "$lint/package-lock.json" "$lint/node_modules/.installed-package-lock.json"
-  else
-    echo "test.sh: npm ci in $lint failed; it needs Node.js 20+ and npm (Debian: apt-get install -y nodejs npm)" >&2
+# Node tools the tests run: Redocly CLI lints the served OpenAPI document (ApiDocsTests), the SignalR JavaScript client
+# runs README's snippet (JavaScriptClientTests); each pinned by its package-lock.json and installed again whenever that
+# lock file changes (a copy of the installed one stays beside the modules).
+for lint in tools/openapi-lint tests/signalr-js; do
+  if ! cmp -s "$lint/package-lock.json" "$lint/node_modules/.installed-package-lock.json"; then
+    if command -v npm > /dev/null && npm ci --prefix "$lint" --no-audit --no-fund > /dev/null; then
+      cp "$lint/package-lock.json" "$lint/node_modules/.installed-package-lock.json"
+    else
+      echo "test.sh: npm ci in $lint failed; it needs Node.js 20+ and npm (Debian: apt-get install -y nodejs npm)" >&2
+    fi
   fi
-fi
+done
 # The local .NET tools (dotnet-ef, for tools/add-migration.sh), pinned by .config/dotnet-tools.json.
 dotnet tool restore > /dev/null || echo "test.sh: dotnet tool restore failed" >&2
 # The manifest validator and generator of deploy/kubernetes, the same way (tools/kubernetes/install.sh).

@@ -15,6 +15,7 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 # results[variant][round] = (requests per second, p99 in ms, server CPU µs per request or None)
 results = defaultdict(dict)
+starved = []  # runs in which the server answered nothing at all (starved by the machine): left out, and listed
 for path in sorted(raw.glob("r*-*.txt")):
     match = re.fullmatch(r"r(\d+)-(.+)\.txt", path.name)
     text = path.read_text()
@@ -27,6 +28,9 @@ for path in sorted(raw.glob("r*-*.txt")):
         sys.exit(f"report.py: {path.name}: {errors.group(1)} non-2xx responses; the measurement is void")
     cpu = re.search(r"server CPU us: (\d+)", text)
     requests = int(re.search(r"(\d+) requests in", text).group(1))
+    if requests == 0:
+        starved.append(path.name[:-4])
+        continue
     results[match.group(2)][int(match.group(1))] = (float(rps.group(1)), float(p99.group(1)) * UNITS[p99.group(2)],
                                                      int(cpu.group(1)) / requests if cpu else None)
 
@@ -70,6 +74,8 @@ def ratio_x(a, b):
 
 rounds = max(len(v) for v in results.values())
 print(f"### Metrics on vs off, and two identical servers ({rounds} rounds; median [min–max])\n")
+if starved:
+    print(f"Left out, no request answered in the run: {', '.join(starved)}.\n")
 print("A/A is two identical servers with metrics off: the noise every other ratio here carries. CPU: the server's CPU")
 print("time per request (/proc), median; a ratio above 1 is what metrics cost.\n")
 print("| placement | endpoint | req/s metrics off | req/s metrics on | throughput on/off | A/A off/off | CPU µs off | CPU µs on | CPU on/off | CPU A/A | p99 ms off | p99 ms on |")

@@ -7,6 +7,7 @@ using Api.Users;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -53,11 +54,16 @@ public static class RealtimeExtensions
                 // promises no delivery anyway, and the request that triggered it should not wait seconds.
                 options.Configuration.BacklogPolicy = BacklogPolicy.FailFast;
             });
-            builder.Services.AddOptions<RedisOptions>().Configure<IOptions<RealtimeOptions>>((options, realtime) =>
+            builder.Services.AddSingleton<BackplaneConnection>();
+            builder.Services.AddOptions<RedisOptions>().Configure<IOptions<RealtimeOptions>, BackplaneConnection>((options, realtime, backplane) =>
             {
                 var timeout = (int)realtime.Value.RedisTimeout.TotalMilliseconds;
                 options.Configuration.ConnectTimeout = options.Configuration.SyncTimeout = options.Configuration.AsyncTimeout = timeout;
+                options.ConnectionFactory = log => backplane.ConnectAsync(options.Configuration, log);
             });
+            // Its own entry in /health/ready: a broadcast needs this connection, not the job storage's.
+            builder.Services.AddSingleton<BackplaneHealthCheck>();
+            builder.Services.AddHealthChecks().AddCheck<BackplaneHealthCheck>("realtime-backplane", HealthStatus.Degraded, [ObservabilityExtensions.ReadyTag]);
         }
 
         return builder;
@@ -67,6 +73,8 @@ public static class RealtimeExtensions
     {
         // Created now rather than with the first connection, so the gauge is exported (as 0) from start-up.
         _ = endpoints.ServiceProvider.GetRequiredService<RealtimeMetrics>();
+        // And the lifetime manager, which opens the Redis backplane: connected before readiness asks, not at the first client.
+        _ = endpoints.ServiceProvider.GetRequiredService<HubLifetimeManager<NotificationsHub>>();
 
         // WebSockets only: a client may skip negotiation, and behind a load balancer no sticky sessions are needed
         // (the other transports make several requests per connection, which must all reach the same instance).

@@ -6,9 +6,10 @@ namespace Api.Tests.Infrastructure;
 /// A real haproxy (Debian's package) in front of app instances on 127.0.0.1, configured as a production balancer
 /// would be for this service: round robin, <c>option httpchk GET /health/ready</c> every second with <c>fall 1 rise
 /// 1</c>, <c>option forwardfor</c> (the app trusts it through ForwardedHeaders:KnownProxies), WebSockets tunnelled.
-/// Without <c>option redispatch</c>, so that haproxy's retries lean as little as possible on another server. Even so,
-/// its same-server retries (1 s apart, while the 1 s check marks the server down) absorbed a closed port in one run
-/// with the drain off: the drain itself is held by DrainTests, this test holds the whole fleet's outcome.
+/// With <c>retries 0</c> and no <c>option redispatch</c>: a request haproxy cannot hand to its server (a closed port, a
+/// refused or reset connection) is a 503 to the client, never retried on the same or another server. So a rolling
+/// restart without failures is the instances' drain at work, not haproxy hiding it: with retries 3 its same-server
+/// retries (1 s apart, while the 1 s check marks the server down) absorbed a closed port with the drain off.
 /// </summary>
 public sealed class HaproxyServer : IAsyncDisposable
 {
@@ -42,7 +43,7 @@ public sealed class HaproxyServer : IAsyncDisposable
               timeout client 60s
               timeout server 60s
               timeout tunnel 1h
-              retries 3
+              retries 0
             frontend fleet
               bind 127.0.0.1:{port}
               default_backend api

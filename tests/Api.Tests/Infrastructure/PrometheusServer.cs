@@ -47,10 +47,12 @@ public sealed class PrometheusServer : IAsyncDisposable
         return await NativeProcess.ReadyOrDisposedAsync(new PrometheusServer(process, data, port), process, $"http://127.0.0.1:{port}/-/ready", "prometheus", TimeSpan.FromSeconds(30));
     }
 
-    /// <summary>An instant query; fails with Prometheus' own error message when the query is invalid.</summary>
-    public async Task<IReadOnlyList<JsonElement>> QueryAsync(string promql)
+    /// <summary>An instant query (now, or <paramref name="at"/>); fails with Prometheus' own error message when the query is invalid.</summary>
+    public async Task<IReadOnlyList<JsonElement>> QueryAsync(string promql, DateTimeOffset? at = null)
     {
-        using var content = new FormUrlEncodedContent([new("query", promql)]);
+        using var content = new FormUrlEncodedContent(at is { } time
+            ? [new("query", promql), new("time", (time.ToUnixTimeMilliseconds() / 1000.0).ToString(System.Globalization.CultureInfo.InvariantCulture))]
+            : [new KeyValuePair<string, string>("query", promql)]);
         using var response = await _http.PostAsync("api/v1/query", content);
         var data = await ReadDataAsync(response, promql);
         return data.GetProperty("resultType").GetString() is "vector" or "matrix"

@@ -59,11 +59,11 @@ public sealed class OutageLogTests
         await Eventually.HoldsAsync(async () =>
         {
             await TrafficAsync(round++); // each component notices the end with its next call to Redis
-            return Count(app.Output, "works again") >= 4;
+            return Count(app.Output, "works again") >= 5;
         }, TimeSpan.FromSeconds(90), "the end of the outage logged", () => app.Output);
         await TrafficAsync(round);
 
-        foreach (var dependency in new[] { "The SignalR backplane (Redis)", "The job storage (queue gauges)", "The job storage (Redis)" })
+        foreach (var dependency in new[] { "The SignalR backplane (Redis)", "The SignalR backplane (readiness)", "The job storage (queue gauges)", "The job storage (Redis)" })
         {
             Assert.Equal(1, Count(app.Output, $"{dependency} is unavailable"));
             Assert.Equal(1, Count(app.Output, $"{dependency} works again"));

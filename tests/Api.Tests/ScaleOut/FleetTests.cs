@@ -16,7 +16,8 @@ namespace Api.Tests.ScaleOut;
 /// Three instances, each its own process and home folder, on one PostgreSQL and one Redis, behind a real haproxy, are
 /// restarted one after another (SIGTERM, wait for exit 0, start again) under a bounded closed-loop load of reads,
 /// sign-ups and WebSocket clients from many client addresses. Nothing may fail: no 5xx, no connection closed without
-/// an answer (429 is the limit working); every 201's welcome email arrives; every WebSocket client is back and hears
+/// an answer (429 is the limit working), with haproxy retrying nothing, so that is the drain's doing (with
+/// Shutdown:DrainSeconds=0 this test fails); every 201's welcome email arrives; every WebSocket client is back and hears
 /// broadcasts; a dashboard session made before opens the dashboard on every instance after; the sign-up limit holds
 /// for the fleet. The numbers (requests, p99 steady and during the restart, time to ready) go to the test output.
 /// </summary>
