@@ -35,30 +35,28 @@ internal sealed class BackplaneConnection
 }
 
 /// <summary>
-/// Whether broadcasts reach the other instances. Unhealthy until the backplane has answered once: an instance that
-/// joins the fleet without it would split every broadcast. Degraded when it fails after that, as the job storage is:
-/// every instance shares the one Redis, and taking them all out of the balancer would turn lost broadcasts into an outage.
+/// Whether broadcasts reach the other instances. Unhealthy until the backplane has connected (its connection exists
+/// only once Redis answered): an instance that joins the fleet without it would split every broadcast. Degraded when it
+/// fails after that, as the job storage is: every instance shares the one Redis, and taking them all out of the
+/// balancer would turn lost broadcasts into an outage.
 /// </summary>
 internal sealed class BackplaneHealthCheck(HubLifetimeManager<NotificationsHub> lifetimeManager, BackplaneConnection backplane,
     ILogger<BackplaneHealthCheck> logger) : IHealthCheck
 {
     private readonly OutageLog _outage = new(logger, "The SignalR backplane (readiness)");
-    private volatile bool _answeredOnce;
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         // The lifetime manager (a constructor parameter) opens the backplane when it is created: this check creates it.
         GC.KeepAlive(lifetimeManager);
-        var failure = _answeredOnce ? context.Registration.FailureStatus : HealthStatus.Unhealthy;
         if (backplane.Connection is not { } connection)
         {
-            return new HealthCheckResult(failure, "The SignalR backplane (Redis) is connecting.");
+            return HealthCheckResult.Unhealthy("The SignalR backplane (Redis) is connecting.");
         }
 
         try
         {
             await connection.GetSubscriber().PingAsync().WaitAsync(cancellationToken);
-            _answeredOnce = true;
             _outage.Succeeded();
             return HealthCheckResult.Healthy();
         }
@@ -66,7 +64,7 @@ internal sealed class BackplaneHealthCheck(HubLifetimeManager<NotificationsHub> 
             || (exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             _outage.Failed(exception is OperationCanceledException ? new TimeoutException("no answer within the health check's timeout", exception) : exception);
-            return new HealthCheckResult(failure, "The SignalR backplane (Redis) does not answer; broadcasts reach this instance's clients only.", exception);
+            return new HealthCheckResult(context.Registration.FailureStatus, "The SignalR backplane (Redis) does not answer; broadcasts reach this instance's clients only.", exception);
         }
     }
 }
