@@ -102,16 +102,8 @@ fi
 
 # --- PostgreSQL (BENCH_POSTGRES=1) ---------------------------------------------------------------------------------------
 if ((POSTGRES)); then
-  PG_BIN=$(dirname "$(compgen -G "/usr/lib/postgresql/*/bin/initdb" | sort -V | tail -n1)")
-  [[ -x $PG_BIN/initdb ]] || { say "PostgreSQL is missing; install it with: sudo apt-get install -y --no-install-recommends postgresql"; exit 1; }
-  as_postgres() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-  chmod 755 "$TMP"
-  PG_DATA=$TMP/pg PG_PORT=$(free_port)
-  mkdir -p "$PG_DATA" && chown -R "$(id -u postgres 2> /dev/null || id -u)" "$PG_DATA" 2> /dev/null || true
-  on_exit '[[ -f $PG_DATA/postmaster.pid ]] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate stop > /dev/null 2>&1'
-  as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -A trust > "$OUT/initdb.log" 2>&1
-  as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w start -o \
-    "-p $PG_PORT -k $PG_DATA -c listen_addresses=127.0.0.1 -c max_connections=400" > /dev/null
+  source bench/lib/postgres.sh
+  start_postgres 400
   echo "database: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') (one server, a database per API)" | tee -a "$OUT/machine.txt" >&2
 else
   echo "database: SQLite (a file per API)" | tee -a "$OUT/machine.txt" >&2

@@ -29,25 +29,11 @@ CONNECTIONS=16
 SIZES=(10000 1000000)
 BENCH_NAME=growth
 source bench/lib/lib.sh
+source bench/lib/postgres.sh
 OUT=${OUT:-$ROOT/bench/out/growth-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT/raw"
-chmod 755 "$TMP"
-PG_DATA=$TMP/pg
-on_exit '[[ -f $PG_DATA/postmaster.pid ]] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate stop > /dev/null 2>&1'
 
-need_debian() { # package
-  if [[ $(id -u) -eq 0 ]]; then
-    say "installing $1 (Debian package)"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq > /dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" > /dev/null
-  else
-    say "$1 is missing; install it with: sudo apt-get install -y --no-install-recommends $1"; exit 1
-  fi
-}
 command -v wrk > /dev/null || need_debian wrk
-compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || need_debian postgresql
-PG_BIN=$(dirname "$(compgen -G "/usr/lib/postgresql/*/bin/initdb" | sort -V | tail -n1)")
-as_postgres() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))," \
@@ -60,14 +46,8 @@ dotnet build src/Api/Api.csproj -c Release -nologo -v q > "$OUT/build.log" 2>&1 
 cp -r "${GROWTH_API_BUILD:-src/Api/bin/Release/net10.0}" "$TMP/api"
 
 say "starting PostgreSQL"
-mkdir -p "$PG_DATA" && chown -R "$(id -u postgres 2> /dev/null || id -u)" "$PG_DATA" 2> /dev/null || true
-as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -A trust > "$OUT/initdb.log" 2>&1
-PG_PORT=$(free_port)
 # pg_stat_statements.track_planning off (the default): executor time only. Autovacuum stays on, as in production.
-as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w start -o \
-  "-p $PG_PORT -k $PG_DATA -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_preload_libraries=pg_stat_statements" > /dev/null
-PG_PID=$(head -n1 "$PG_DATA/postmaster.pid")
-psql_() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAtX "$@"; }
+start_postgres 200 -c shared_preload_libraries=pg_stat_statements
 psql_ -c "CREATE EXTENSION pg_stat_statements"
 for n in "${SIZES[@]}"; do psql_ -c "CREATE DATABASE u$n"; done
 

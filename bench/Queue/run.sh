@@ -26,17 +26,13 @@ if ((QUICK)); then ROUNDS=${QUEUE_ROUNDS:-2} DURATION=3; else ROUNDS=${QUEUE_ROU
 CONNECTIONS=16
 BENCH_NAME=queue
 source bench/lib/lib.sh
+source bench/lib/postgres.sh
 OUT=${OUT:-$ROOT/bench/out/queue-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT/raw"
-chmod 755 "$TMP"
-PG_DATA=$TMP/pg
-on_exit '[[ -f $PG_DATA/postmaster.pid ]] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate stop > /dev/null 2>&1'
 
 for tool in wrk redis-server redis-cli psql node npm dotnet python3; do
   command -v "$tool" > /dev/null || { say "$tool is missing (Debian: wrk, redis-server, postgresql; see test.sh's NEEDS)"; exit 1; }
 done
-PG_BIN=$(dirname "$(compgen -G "/usr/lib/postgresql/*/bin/initdb" | sort -V | tail -n1)")
-as_postgres() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, nothing pinned; commit $(git rev-parse --short HEAD)"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -64,13 +60,7 @@ echo "sink alone: $trivial mails/s from a trivial python sender (8 connections, 
 
 # --- PostgreSQL and one Redis per server ---------------------------------------------------------------------------
 say "starting PostgreSQL and Redis"
-mkdir -p "$PG_DATA" && chown -R "$(id -u postgres 2> /dev/null || id -u)" "$PG_DATA" 2> /dev/null || true
-as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -A trust > "$OUT/initdb.log" 2>&1
-PG_PORT=$(free_port)
-as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w start -o \
-  "-p $PG_PORT -k $PG_DATA -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_preload_libraries=pg_stat_statements" > /dev/null
-PG_PID=$(head -n1 "$PG_DATA/postmaster.pid")
-psql_() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAtX "$@"; }
+start_postgres 300 -c shared_preload_libraries=pg_stat_statements
 read -ra SERVERS <<< "${QUEUE_SERVERS:-api apib nest}"
 psql_ -c "CREATE EXTENSION pg_stat_statements" -c "CREATE DATABASE api" -c "CREATE DATABASE apib" -c "CREATE DATABASE nest" \
   -c 'CREATE DATABASE "crash-api"' -c 'CREATE DATABASE "crash-nest"' 
