@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Api.Tests.Email;
 
-/// <summary>The app with in-memory job storage, sending to a real SMTP sink on loopback, with short retry delays; one per test.</summary>
+/// <summary>The app with in-memory job storage, sending to a real SMTP sink on loopback, with short retry delays; one per test class.</summary>
 public sealed class EmailQueueFixture : IAsyncLifetime
 {
     public const int Workers = 2;
@@ -37,12 +37,14 @@ public sealed class EmailQueueFixture : IAsyncLifetime
         });
         Client = new HttpClient { BaseAddress = App.BaseAddress };
 
-        // One welcome email through the whole path before the test: it starts from a warm pipeline (compiled code, a
-        // pooled SMTP connection, every queue instrument exported once), never from what an earlier test left behind.
+        // One welcome email through the whole path before the test: the tests start from a warm pipeline (compiled code,
+        // a pooled SMTP connection, every queue instrument exported once), never from what an earlier test left behind.
         var warmUp = $"warm-up-{Guid.NewGuid():N}@example.com";
         await Client.CreateUsersAsync([warmUp]);
-        await Eventually.HoldsAsync(async () => await Client.QueueMetricAsync(QueueMetrics.JobsCompleted) == 1 && Smtp.CountTo(warmUp) == 1,
-            TimeSpan.FromSeconds(120), "the warm-up email");
+        var completed = double.NaN;
+        await Eventually.HoldsAsync(async () => (completed = await Client.QueueMetricAsync(QueueMetrics.JobsCompleted)) == 1 && Smtp.CountTo(warmUp) == 1,
+            TimeSpan.FromSeconds(120), "the warm-up email",
+            () => $"{QueueMetrics.JobsCompleted} {completed}, {Smtp.CountTo(warmUp)} of {Smtp.Received.Count} mails to {warmUp}, {Smtp.Sessions} SMTP sessions; the app's log:\n{string.Join("\n", App.Logs)}");
     }
 
     public async Task DisposeAsync()
