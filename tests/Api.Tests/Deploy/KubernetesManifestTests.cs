@@ -68,47 +68,39 @@ public class KubernetesManifestTests
     public async Task The_probes_and_the_scrape_answer_on_the_app_started_with_the_overlays_settings(string overlay)
     {
         var manifests = await RenderAsync(overlay);
-        var folder = TempFolder.Create("k8s-probes");
-        try
-        {
-            // The ConfigMap's settings, but loopback listeners on free ports (the port numbers are checked above).
-            var metricsPort = FreePort.Next();
-            const string key = "probe-test-key";
-            var settings = manifests.ConfigMapSettings()
-                .Where(s => !s.Key.Equals(WebHostDefaults.ServerUrlsKey, StringComparison.OrdinalIgnoreCase))
-                .ToDictionary(s => s.Key, s => s.Value);
-            settings["Metrics:Port"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            settings["Metrics:Host"] = "127.0.0.1";
-            settings["Metrics:ApiKey"] = key;
-            settings["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}";
-            await using var app = await AppProcess.StartAsync(folder, settings);
-            using var http = new HttpClient { BaseAddress = app.BaseAddress };
+        // The ConfigMap's settings, but loopback listeners on free ports (the port numbers are checked above).
+        var metricsPort = FreePort.Next();
+        const string key = "probe-test-key";
+        var settings = manifests.ConfigMapSettings()
+            .Where(s => !s.Key.Equals(WebHostDefaults.ServerUrlsKey, StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(s => s.Key, s => s.Value);
+        settings["Metrics:Port"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Metrics:Host"] = "127.0.0.1";
+        settings["Metrics:ApiKey"] = key;
+        settings.Remove("ConnectionStrings:Sqlite"); // the temporary app's own file, not the volume's
+        await using var app = await TempApp.StartAsync(settings, name: "k8s-probes");
+        using var http = new HttpClient { BaseAddress = app.BaseAddress };
 
-            foreach (var probe in new[] { "startupProbe", "livenessProbe", "readinessProbe" })
-            {
-                var get = Map(Map(manifests.Container, probe), "httpGet");
-                Assert.Equal("http", (string)get["port"]);
-                // As the kubelet does, asked again until it answers: readiness holds 503 until the host has started.
-                var status = 0;
-                await Eventually.HoldsAsync(async () => (status = (int)(await http.GetAsync((string)get["path"])).StatusCode) == 200,
-                    TimeSpan.FromSeconds(30), $"{overlay}: {probe} {get["path"]} to answer 200", () => $"last answer {status}");
-            }
-
-            var endpoint = (Dictionary<object, object>)List(Map(manifests.Only("ServiceMonitor"), "spec"), "endpoints").Single();
-            var scrape = new Uri($"http://127.0.0.1:{metricsPort}{endpoint["path"]}");
-            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(scrape)).StatusCode);
-            using var withKey = new HttpRequestMessage(HttpMethod.Get, scrape);
-            withKey.Headers.Authorization = new AuthenticationHeaderValue((string)Map(endpoint, "authorization")["type"], key);
-            var scraped = await http.SendAsync(withKey);
-            Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
-            Assert.Contains("http_requests_total", await scraped.Content.ReadAsStringAsync());
-            // Not on the API's port, which the public Service exposes.
-            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync((string)endpoint["path"])).StatusCode);
-        }
-        finally
+        foreach (var probe in new[] { "startupProbe", "livenessProbe", "readinessProbe" })
         {
-            TempFolder.Delete(folder);
+            var get = Map(Map(manifests.Container, probe), "httpGet");
+            Assert.Equal("http", (string)get["port"]);
+            // As the kubelet does, asked again until it answers: readiness holds 503 until the host has started.
+            var status = 0;
+            await Eventually.HoldsAsync(async () => (status = (int)(await http.GetAsync((string)get["path"])).StatusCode) == 200,
+                TimeSpan.FromSeconds(30), $"{overlay}: {probe} {get["path"]} to answer 200", () => $"last answer {status}");
         }
+
+        var endpoint = (Dictionary<object, object>)List(Map(manifests.Only("ServiceMonitor"), "spec"), "endpoints").Single();
+        var scrape = new Uri($"http://127.0.0.1:{metricsPort}{endpoint["path"]}");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(scrape)).StatusCode);
+        using var withKey = new HttpRequestMessage(HttpMethod.Get, scrape);
+        withKey.Headers.Authorization = new AuthenticationHeaderValue((string)Map(endpoint, "authorization")["type"], key);
+        var scraped = await http.SendAsync(withKey);
+        Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
+        Assert.Contains("http_requests_total", await scraped.Content.ReadAsStringAsync());
+        // Not on the API's port, which the public Service exposes.
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync((string)endpoint["path"])).StatusCode);
     }
 
     [Theory]

@@ -51,6 +51,13 @@ public sealed class TempApp : IAsyncDisposable
         Process = await LaunchAsync(Folder, Settings, BaseAddress.Port, _nameContentRoot, _ownHome);
     }
 
+    /// <summary>Until /health/ready answers 2xx: live comes first, and on a loaded machine the first checks take a while.</summary>
+    public async Task WaitUntilReadyAsync()
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        await Eventually.HoldsAsync(async () => (await http.GetAsync("/health/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(120), "/health/ready", () => Output);
+    }
+
     private static Task<AppProcess> LaunchAsync(string folder, IReadOnlyDictionary<string, string?> settings, int? port, bool nameContentRoot, bool ownHome)
     {
         var home = Path.Combine(folder, "home");

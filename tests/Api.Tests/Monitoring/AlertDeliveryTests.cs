@@ -63,16 +63,15 @@ public sealed class AlertDeliveryTests : IAsyncLifetime
     private const string ApiKey = "delivery-scrape-key";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private readonly string _folder = TempFolder.Create("api-tests-delivery");
     private readonly int _appPort = FreePort.Next();
-    private AppProcess _app = null!;
+    private TempApp _app = null!;
     private SmtpSink _mail = null!;
     private AlertmanagerServer _alertmanager = null!;
     private PrometheusServer _prometheus = null!;
 
     public async Task InitializeAsync()
     {
-        _app = await StartAppAsync();
+        _app = await TempApp.StartAsync(new Dictionary<string, string?> { ["Metrics:ApiKey"] = ApiKey }, name: "delivery", port: _appPort);
         // A cold app's first /metrics takes most of the test's 1 s scrape timeout (JIT): scrape once before Prometheus
         // does, or ApiScrapeSlow rightly fires.
         using (var http = new HttpClient { BaseAddress = _app.BaseAddress })
@@ -84,9 +83,9 @@ public sealed class AlertDeliveryTests : IAsyncLifetime
         }
 
         _mail = await SmtpSink.StartAsync();
-        _alertmanager = await AlertmanagerServer.StartAsync(MonitoringConfig.WriteAlertmanager(_folder, _mail.Port));
+        _alertmanager = await AlertmanagerServer.StartAsync(MonitoringConfig.WriteAlertmanager(_app.Folder, _mail.Port));
         var prometheusPort = FreePort.Next();
-        var config = MonitoringConfig.WritePrometheus(_folder, new Dictionary<string, string>
+        var config = MonitoringConfig.WritePrometheus(_app.Folder, new Dictionary<string, string>
         {
             ["api"] = $"127.0.0.1:{_appPort}",
             ["prometheus"] = $"127.0.0.1:{prometheusPort}",
@@ -94,13 +93,6 @@ public sealed class AlertDeliveryTests : IAsyncLifetime
         // A deployment that is not production, as .env's ENVIRONMENT makes one: its alerts say so.
         _prometheus = await PrometheusServer.StartAsync(config, prometheusPort, environment: "staging");
     }
-
-    private Task<AppProcess> StartAppAsync() =>
-        AppProcess.StartAsync(_folder, new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(_folder, "app.db")}",
-            ["Metrics:ApiKey"] = ApiKey,
-        }, _appPort);
 
     [Fact]
     public async Task A_dead_app_mails_ApiDown_with_its_runbook_and_mails_the_resolution_when_it_is_back()
@@ -121,7 +113,7 @@ public sealed class AlertDeliveryTests : IAsyncLifetime
         Assert.Equal(["deadmansswitch"], watchdog.GetProperty("receivers").EnumerateArray().Select(r => r.GetProperty("name").GetString()));
 
         // The fault: the app process dies (kill -9).
-        _app.Kill();
+        _app.Process.Kill();
         await Eventually.HoldsAsync(() => _mail.Received.Any(m => AlertMail.Is(m, "ApiDown", "firing")), Patience, "the ApiDown email", Diagnostics);
         var firing = _mail.Received.First(m => AlertMail.Is(m, "ApiDown", "firing"));
         Assert.Equal("oncall@example.com", firing.To);
@@ -130,7 +122,7 @@ public sealed class AlertDeliveryTests : IAsyncLifetime
         Assert.Equal("staging", apiDown.GetProperty("labels").GetProperty("environment").GetString());
 
         // The fix: the app is back on its address.
-        _app = await StartAppAsync();
+        await _app.RestartAsync();
         await Eventually.HoldsAsync(() => _mail.Received.Any(m => AlertMail.Is(m, "ApiDown", "resolved")), Patience, "the resolved ApiDown email", Diagnostics);
         Assert.DoesNotContain(_mail.Received, m => m.Subject.Contains("Watchdog", StringComparison.Ordinal));
     }
@@ -158,8 +150,6 @@ public sealed class AlertDeliveryTests : IAsyncLifetime
                 await disposable.DisposeAsync();
             }
         }
-
-        TempFolder.Delete(_folder);
     }
 }
 

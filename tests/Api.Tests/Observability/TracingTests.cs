@@ -14,25 +14,22 @@ public sealed class TracingTests : IAsyncLifetime
 {
     private AspireDashboard _dashboard = null!;
     private SmtpSink _smtp = null!;
-    private AppProcess _app = null!;
+    private TempApp _app = null!;
     private HttpClient _client = null!;
-    private string _folder = null!;
 
     public async Task InitializeAsync()
     {
         _dashboard = await AspireDashboard.StartAsync();
         _smtp = await SmtpSink.StartAsync();
-        _folder = TempFolder.Create("api-tests-tracing");
         var settings = new Dictionary<string, string?>(_dashboard.ExportSettings)
         {
-            ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(_folder, "app.db")}",
             ["Email:Smtp:Host"] = "127.0.0.1",
             ["Email:Smtp:Port"] = _smtp.Port.ToString(),
             ["Logging:LogLevel:Default"] = "Information",
             ["OTEL_SERVICE_NAME"] = "api-under-test",
             ["Logging:Console:FormatterName"] = "json-trace",
         };
-        _app = await AppProcess.StartAsync(_folder, settings);
+        _app = await TempApp.StartAsync(settings, name: "tracing");
         _client = new HttpClient { BaseAddress = _app.BaseAddress };
     }
 
@@ -42,7 +39,6 @@ public sealed class TracingTests : IAsyncLifetime
         await _app.DisposeAsync();
         await _smtp.DisposeAsync();
         await _dashboard.DisposeAsync();
-        TempFolder.Delete(_folder);
     }
 
     [Fact]
@@ -125,16 +121,13 @@ public sealed class TracingTests : IAsyncLifetime
 public sealed class JobLogTracingTests : IAsyncLifetime
 {
     private AspireDashboard _dashboard = null!;
-    private AppProcess _app = null!;
-    private string _folder = null!;
+    private TempApp _app = null!;
 
     public async Task InitializeAsync()
     {
         _dashboard = await AspireDashboard.StartAsync();
-        _folder = TempFolder.Create("api-tests-job-logs");
-        _app = await AppProcess.StartAsync(_folder, new Dictionary<string, string?>(_dashboard.ExportSettings)
+        _app = await TempApp.StartAsync(new Dictionary<string, string?>(_dashboard.ExportSettings)
         {
-            ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(_folder, "app.db")}",
             // Nothing listens there: every connection is refused, as with a mail server that is down.
             ["Email:Smtp:Host"] = "127.0.0.1",
             ["Email:Smtp:Port"] = FreePort.Next().ToString(),
@@ -142,14 +135,13 @@ public sealed class JobLogTracingTests : IAsyncLifetime
             ["Queue:Retry:DelaySeconds"] = "600",
             ["OTEL_SERVICE_NAME"] = "api-under-test",
             ["Logging:Console:FormatterName"] = "json-trace",
-        });
+        }, name: "job-logs");
     }
 
     public async Task DisposeAsync()
     {
         await _app.DisposeAsync();
         await _dashboard.DisposeAsync();
-        TempFolder.Delete(_folder);
     }
 
     [Fact]

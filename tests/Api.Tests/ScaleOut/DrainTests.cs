@@ -24,6 +24,7 @@ public sealed class DrainTests
             ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
         }, name: "drain", ownHome: true);
         using var http = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        await app.WaitUntilReadyAsync();
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready")).StatusCode);
         using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var raw = await RawSignalRClient.ConnectAsync(app.BaseAddress, patience.Token);

@@ -14,12 +14,16 @@ public sealed class MetricsPortTests(MetricsPortTests.App app) : IClassFixture<M
         public int MetricsPort { get; } = FreePort.Next();
         public AppProcess Process => _app.Process;
 
-        public async Task InitializeAsync() => _app = await TempApp.StartAsync(new Dictionary<string, string?>
+        public async Task InitializeAsync()
         {
-            ["Metrics:Port"] = MetricsPort.ToString(),
-            ["Metrics:Host"] = "127.0.0.1",
-            ["Queue:Dashboard:ApiKey"] = "door-key",
-        }, name: "metrics-door");
+            _app = await TempApp.StartAsync(new Dictionary<string, string?>
+            {
+                ["Metrics:Port"] = MetricsPort.ToString(),
+                ["Metrics:Host"] = "127.0.0.1",
+                ["Queue:Dashboard:ApiKey"] = "door-key",
+            }, name: "metrics-door");
+            await _app.WaitUntilReadyAsync();
+        }
 
         public async Task DisposeAsync() => await _app.DisposeAsync();
     }
