@@ -60,7 +60,6 @@ app.MapQueue();
 app.MapApiDocs();
 
 await app.MigrateDatabaseAsync();
-await app.RunAsync();
-return 0;
+return await app.RunUntilStoppedAsync();
 
 public partial class Program;

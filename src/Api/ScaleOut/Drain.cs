@@ -114,12 +114,22 @@ internal sealed class DrainHealthCheck(Drain drain, IHostApplicationLifetime lif
 internal sealed class DrainedConnections
 {
     private readonly ConcurrentDictionary<string, ConnectionContext> _open = new();
+    private volatile bool _closing;
 
     public int Count => _open.Count;
 
     public async Task RunAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         _open[connection.ConnectionId] = connection;
+        if (_closing)
+        {
+            // A client that reconnected to this instance (the balancer had not taken it out yet, or it is the only
+            // one) is sent on too; kept, it would hold the host's stop until Shutdown:GraceSeconds ran out. Not during
+            // its handshake: SignalR's JavaScript client 10.0 throws, uncaught, when a connection it is still making
+            // closes (seen in JavaScriptClientTests), so a second after it opened.
+            _ = CloseAfterHandshakeAsync(connection);
+        }
+
         try
         {
             await next(connection);
@@ -130,8 +140,15 @@ internal sealed class DrainedConnections
         }
     }
 
+    private static async Task CloseAfterHandshakeAsync(ConnectionContext connection)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
+    }
+
     public async Task CloseAllAsync(TimeSpan patience)
     {
+        _closing = true;
         foreach (var connection in _open.Values)
         {
             connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();

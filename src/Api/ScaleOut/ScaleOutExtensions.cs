@@ -33,4 +33,25 @@ public static class ScaleOutExtensions
         builder.Services.AddHealthChecks().AddCheck<DrainHealthCheck>("drain", tags: [ObservabilityExtensions.ReadyTag]);
         return builder;
     }
+
+    /// <summary>
+    /// Runs the host until it stops; the exit code is 0, or 1 when the stop outlasted <c>Shutdown:GraceSeconds</c>.
+    /// Hangfire's server answers that timeout by throwing from StopAsync, which unhandled would end the process in an
+    /// abort (exit 134, a stack trace that reads like a crash): the jobs it was still running go back to the queue either
+    /// way, after their invisibility timeout, and an on-call reads one line instead.
+    /// </summary>
+    public static async Task<int> RunUntilStoppedAsync(this WebApplication app)
+    {
+        try
+        {
+            await app.RunAsync();
+            return 0;
+        }
+        catch (OperationCanceledException) when (app.Lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            var grace = app.Services.GetRequiredService<IOptions<ShutdownOptions>>().Value.GraceSeconds;
+            app.Logger.LogError("The host did not stop within Shutdown:GraceSeconds ({GraceSeconds} s); jobs still running return to the queue", grace);
+            return 1;
+        }
+    }
 }
