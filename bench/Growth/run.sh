@@ -17,19 +17,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
-QUICK=0 OUT=""
-for arg in "$@"; do
-  case $arg in
-    --quick) QUICK=1 ;;
-    *) OUT=$arg ;;
-  esac
-done
-if ((QUICK)); then ROUNDS=${GROWTH_ROUNDS:-2} DURATION=3 WARMUP=2; else ROUNDS=${GROWTH_ROUNDS:-3} DURATION=${GROWTH_DURATION:-5} WARMUP=3; fi
-CONNECTIONS=16
-SIZES=(10000 1000000)
 BENCH_NAME=growth
 source bench/lib/lib.sh
 source bench/lib/postgres.sh
+bench_args "$@"
+if ((QUICK)); then ROUNDS=${GROWTH_ROUNDS:-2} DURATION=3 WARMUP=2; else ROUNDS=${GROWTH_ROUNDS:-3} DURATION=${GROWTH_DURATION:-5} WARMUP=3; fi
+CONNECTIONS=16
+SIZES=(10000 1000000)
 OUT=${OUT:-$ROOT/bench/out/growth-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT/raw"
 

@@ -15,18 +15,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-QUICK=0 OUT=""
-for arg in "$@"; do
-  case $arg in
-    --quick) QUICK=1 ;;
-    *) OUT=$arg ;;
-  esac
-done
-if ((QUICK)); then ROUNDS=${QUEUE_ROUNDS:-2} DURATION=3; else ROUNDS=${QUEUE_ROUNDS:-5} DURATION=${QUEUE_DURATION:-6}; fi
-CONNECTIONS=16
 BENCH_NAME=queue
 source bench/lib/lib.sh
 source bench/lib/postgres.sh
+bench_args "$@"
+if ((QUICK)); then ROUNDS=${QUEUE_ROUNDS:-2} DURATION=3; else ROUNDS=${QUEUE_ROUNDS:-5} DURATION=${QUEUE_DURATION:-6}; fi
+CONNECTIONS=16
 OUT=${OUT:-$ROOT/bench/out/queue-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT/raw"
 

@@ -13,19 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
-QUICK=0 OUT=""
-for arg in "$@"; do
-  case $arg in
-    --quick) QUICK=1 ;;
-    *) OUT=$arg ;;
-  esac
-done
-if ((QUICK)); then ROUNDS=${REALPATH_ROUNDS:-2} DURATION=3 WARMUP=2; else ROUNDS=${REALPATH_ROUNDS:-5} DURATION=${REALPATH_DURATION:-6} WARMUP=4; fi
-CONNECTIONS=32
-SEED_USERS=10000
 BENCH_NAME=realpath
 source bench/lib/lib.sh
 source bench/lib/postgres.sh
+bench_args "$@"
+if ((QUICK)); then ROUNDS=${REALPATH_ROUNDS:-2} DURATION=3 WARMUP=2; else ROUNDS=${REALPATH_ROUNDS:-5} DURATION=${REALPATH_DURATION:-6} WARMUP=4; fi
+CONNECTIONS=32
+SEED_USERS=10000
 OUT=${OUT:-$ROOT/bench/out/realpath-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT/raw"
 

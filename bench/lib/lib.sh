@@ -6,6 +6,7 @@
 #   wait_ready NAME URL [LOG_FOLDER]   waits up to 2 minutes for URL to answer 2xx, else prints LOG_FOLDER/NAME.log and exits
 #   rotated N ITEM...   the items rotated left by N, one per line (round N starts with another item)
 #   reversed ITEM...    the items last to first, one per line (even rounds run backwards)
+#   bench_args ARG...   a feature script's arguments: --quick sets QUICK=1, any other is the OUT folder
 TMP=$(mktemp -d)
 PIDS=()
 EXIT_STEPS=()
@@ -39,4 +40,14 @@ rotated() { # n items...
 reversed() { # items...
   local i
   for ((i = $#; i >= 1; i--)); do echo "${!i}"; done
+}
+bench_args() {
+  local arg
+  QUICK=0 OUT=""
+  for arg in "$@"; do
+    case $arg in
+      --quick) QUICK=1 ;;
+      *) OUT=$arg ;;
+    esac
+  done
 }
