@@ -224,3 +224,75 @@ internal sealed class DirectInstruments
         Duration.Record(seconds, MethodTag, RouteTag, StatusTag);
     }
 }
+
+/// <summary>
+/// What ASP.NET Core's Hosting meter adds to every request for its in-flight gauge (http.server.active_requests): an
+/// UpDownCounter +1 when the request starts and -1 when it ends, with the method and scheme tags, on one series that
+/// every core writes; recorded here into an instrument of that shape that the app's MeterProvider exports. Beside it,
+/// what HttpMetrics does instead: the same pair on the current core's own stripe.
+/// </summary>
+public class InFlightBenchmarks
+{
+    private const int PerThread = 200_000;
+
+    private static readonly KeyValuePair<string, object?> MethodTag = new("http.request.method", "GET");
+    private static readonly KeyValuePair<string, object?> SchemeTag = new("url.scheme", "http");
+
+    private InProcessApi _api = null!;
+    private UpDownCounter<long> _active = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _api = InProcessApi.StartAsync().GetAwaiter().GetResult();
+        _active = _api.MeterFactory.Create("Api.Benchmarks.InFlight").CreateUpDownCounter<long>("http.server.active_requests");
+        StartAndEndMany();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _api.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = PerThread, Description = "+1/-1, 1 thread")]
+    public void OneThread() => StartAndEndMany();
+
+    [Benchmark(OperationsPerInvoke = PerThread, Description = "+1/-1, 2 threads, same series")]
+    public void TwoThreads() => OnTwoThreads(StartAndEndMany);
+
+    [Benchmark(OperationsPerInvoke = PerThread, Description = "HttpMetrics per core, 1 thread")]
+    public void PerCoreOneThread() => PerCoreMany();
+
+    [Benchmark(OperationsPerInvoke = PerThread, Description = "HttpMetrics per core, 2 threads")]
+    public void PerCoreTwoThreads() => OnTwoThreads(PerCoreMany);
+
+    private void StartAndEnd()
+    {
+        _active.Add(1, MethodTag, SchemeTag);
+        _active.Add(-1, MethodTag, SchemeTag);
+    }
+
+    private void PerCoreMany()
+    {
+        var metrics = _api.Metrics;
+        for (var i = 0; i < PerThread; i++)
+        {
+            metrics.RequestStarted();
+            metrics.RequestEnded();
+        }
+    }
+
+    private void StartAndEndMany()
+    {
+        for (var i = 0; i < PerThread; i++)
+        {
+            StartAndEnd();
+        }
+    }
+
+    private static void OnTwoThreads(Action work)
+    {
+        var other = new Thread(() => work());
+        other.Start();
+        work();
+        other.Join();
+    }
+}

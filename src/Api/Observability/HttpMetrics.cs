@@ -17,6 +17,14 @@ public sealed class HttpMetrics
     public const string RequestsTotal = "http_requests_total";
     public const string RequestDuration = "http_request_duration_seconds";
 
+    /// <summary>
+    /// Requests begun and not yet finished (the scrape that reads it included), under the name of ASP.NET Core's
+    /// http.server.active_requests, which every .NET dashboard queries. Counted here per core rather than through the
+    /// Hosting meter: that one writes +1 and -1 to one series shared by every core on every request, 74 ns a request on
+    /// one core and 280 ns with two (bench/Micro InFlightBenchmarks), up to 2 % of the cheapest request.
+    /// </summary>
+    public const string ActiveRequests = "http_server_active_requests";
+
     /// <summary>The route label of a request that matched no endpoint: one series however many URLs a scanner tries.</summary>
     public const string UnmatchedRoute = "unmatched";
 
@@ -55,6 +63,25 @@ public sealed class HttpMetrics
         // OpenTelemetry exports no metric without a point.
         meter.CreateObservableGauge(PendingPublisher, PublishPending, unit: null,
             description: "Publishes the requests the cores still hold before each collection; reports nothing.");
+        meter.CreateObservableUpDownCounter(ActiveRequests, CountActive, unit: null,
+            description: "HTTP requests being served right now (WebSocket connections included).");
+    }
+
+    /// <summary>A request began. It may end on another core: only the sum over the cores is a count.</summary>
+    public void RequestStarted() => Interlocked.Increment(ref _stripes[Thread.GetCurrentProcessorId() & (_stripes.Length - 1)].Active);
+
+    /// <summary>A request ended, however it ended.</summary>
+    public void RequestEnded() => Interlocked.Decrement(ref _stripes[Thread.GetCurrentProcessorId() & (_stripes.Length - 1)].Active);
+
+    private long CountActive()
+    {
+        long active = 0;
+        for (var i = 0; i < _stripes.Length; i++)
+        {
+            active += Volatile.Read(ref _stripes[i].Active);
+        }
+
+        return active;
     }
 
     /// <summary>
@@ -164,6 +191,10 @@ public sealed class HttpMetrics
 
         [FieldOffset(CacheLine)] public FinishedRequest[] Pending;
         [FieldOffset(CacheLine + 8)] public int Count;
+
+        // Requests begun minus ended on this core, written with Interlocked outside the lock: on the line this core
+        // already owns for its held requests.
+        [FieldOffset(CacheLine + 12)] public int Active;
     }
 
     /// <summary>

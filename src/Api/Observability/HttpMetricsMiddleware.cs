@@ -16,6 +16,7 @@ internal sealed class HttpMetricsMiddleware(RequestDelegate next, HttpMetrics me
     public Task InvokeAsync(HttpContext context)
     {
         var start = Stopwatch.GetTimestamp();
+        metrics.RequestStarted();
         Task pending;
         try
         {
@@ -54,6 +55,7 @@ internal sealed class HttpMetricsMiddleware(RequestDelegate next, HttpMetrics me
 
     private void Record(HttpContext context, long start, bool escaped)
     {
+        metrics.RequestEnded();
         var endpoint = context.Features.Get<IExceptionHandlerPathFeature>()?.Endpoint ?? context.GetEndpoint();
         if (endpoint?.Metadata.GetMetadata<IDisableHttpMetricsMetadata>() is not null)
         {

@@ -16,9 +16,10 @@ public static class ObservabilityExtensions
     /// <summary>
     /// Every meter the service exports. Our own are named <c>Api.*</c>; the built-in ones are those that cost nothing per
     /// request (the runtime's and the process' are read at scrape time, Kestrel's and SignalR's count connections).
-    /// ASP.NET Core's own per-request histogram is left out: http_request_duration_seconds already measures the same.
-    /// What the saturation alerts read is in too, for an add or two per request: the hosting meter's in-flight requests
-    /// (its histogram dropped below), Npgsql's connection pool, the rate limiter's rejections and queued leases.
+    /// ASP.NET Core's Hosting meter is left out: http_request_duration_seconds measures what its histogram does, and
+    /// HttpMetrics counts the in-flight requests per core (see <see cref="HttpMetrics.ActiveRequests"/>). What the
+    /// saturation alerts read is in, for an add or two per command or limited request: Npgsql's connection pool, the
+    /// rate limiter's rejections and queued leases.
     /// </summary>
     private static readonly string[] ExportedMeters =
     [
@@ -28,7 +29,6 @@ public static class ObservabilityExtensions
         "Microsoft.AspNetCore.Http.Connections",
         "Microsoft.AspNetCore.Diagnostics",
         "Microsoft.EntityFrameworkCore",
-        "Microsoft.AspNetCore.Hosting",
         "Microsoft.AspNetCore.RateLimiting",
         "Npgsql",
     ];
@@ -60,8 +60,6 @@ public static class ObservabilityExtensions
                 // file descriptors, virtual memory and uptime, under the process.* names every OpenTelemetry SDK uses.
                 .AddView("dotnet.process.cpu.time", MetricStreamConfiguration.Drop)
                 .AddView("dotnet.process.memory.working_set", MetricStreamConfiguration.Drop)
-                // A dropped instrument is never enabled, so ASP.NET Core does not even time requests for it.
-                .AddView("http.server.request.duration", MetricStreamConfiguration.Drop)
                 // Per command and per sign-up: EF Core's spans time commands, and a sign-up's lease lasts its request.
                 .AddView("db.client.operation.duration", MetricStreamConfiguration.Drop)
                 .AddView("aspnetcore.rate_limiting.request_lease.duration", MetricStreamConfiguration.Drop)

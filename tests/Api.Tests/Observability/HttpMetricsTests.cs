@@ -287,3 +287,55 @@ public sealed class HttpMetricsThrowingListenerTests(HttpMetricsThrowingListener
         Assert.InRange(scrape.Sum(HttpMetrics.RequestsTotal, labels), 2 * HttpMetrics.StripeCapacity, 3 * HttpMetrics.StripeCapacity);
     }
 }
+
+/// <summary>
+/// http_server_active_requests counts a request from the moment the metrics middleware starts it until it ends, however
+/// it ends (finished, failed later, thrown at once), whichever core it ends on. Its meters live in the test process
+/// (hence the collection); it reads the gauge of its own meter factory only.
+/// </summary>
+[Collection(InProcessApp.Name)]
+public sealed class ActiveRequestsTests
+{
+    [Fact]
+    public async Task A_request_is_in_flight_from_its_start_to_its_end_however_it_ends()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var metrics = new HttpMetrics(meters, Microsoft.Extensions.Options.Options.Create(new MetricsOptions()));
+        long? active = null;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == meters && instrument.Name == HttpMetrics.ActiveRequests)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => active = value);
+        listener.Start();
+        long Active()
+        {
+            listener.RecordObservableInstruments();
+            return active ?? throw new InvalidOperationException($"{HttpMetrics.ActiveRequests} reported nothing");
+        }
+
+        var slow = new TaskCompletionSource();
+        var failing = new TaskCompletionSource();
+        var served = new HttpMetricsMiddleware(_ => slow.Task, metrics).InvokeAsync(new DefaultHttpContext());
+        var failed = Task.Run(() => new HttpMetricsMiddleware(_ => failing.Task, metrics).InvokeAsync(new DefaultHttpContext()));
+        await Eventually.HoldsAsync(() => Active() == 2, TimeSpan.FromSeconds(10), "two requests in flight");
+
+        slow.SetResult();
+        await served;
+        Assert.Equal(1, Active());
+
+        failing.SetException(new InvalidOperationException("a handler failed after it went async"));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => failed);
+        Assert.Equal(0, Active());
+
+        var throwsAtOnce = new HttpMetricsMiddleware(_ => throw new InvalidOperationException("thrown at once"), metrics);
+        Assert.Throws<InvalidOperationException>(() => { _ = throwsAtOnce.InvokeAsync(new DefaultHttpContext()); });
+        await new HttpMetricsMiddleware(_ => Task.CompletedTask, metrics).InvokeAsync(new DefaultHttpContext());
+        Assert.Equal(0, Active());
+    }
+}
