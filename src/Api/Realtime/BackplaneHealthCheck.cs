@@ -43,28 +43,15 @@ internal sealed class BackplaneConnection
 internal sealed class BackplaneHealthCheck(HubLifetimeManager<NotificationsHub> lifetimeManager, BackplaneConnection backplane,
     ILogger<BackplaneHealthCheck> logger) : IHealthCheck
 {
-    private readonly OutageLog _outage = new(logger, "The SignalR backplane (readiness)");
+    private readonly RedisHealthProbe _probe = new(logger, "The SignalR backplane (readiness)");
 
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         // The lifetime manager (a constructor parameter) opens the backplane when it is created: this check creates it.
         GC.KeepAlive(lifetimeManager);
-        if (backplane.Connection is not { } connection)
-        {
-            return HealthCheckResult.Unhealthy("The SignalR backplane (Redis) is connecting.");
-        }
-
-        try
-        {
-            await connection.GetSubscriber().PingAsync().WaitAsync(cancellationToken);
-            _outage.Succeeded();
-            return HealthCheckResult.Healthy();
-        }
-        catch (Exception exception) when (exception is RedisException or TimeoutException
-            || (exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
-        {
-            _outage.Failed(exception is OperationCanceledException ? new TimeoutException("no answer within the health check's timeout", exception) : exception);
-            return new HealthCheckResult(context.Registration.FailureStatus, "The SignalR backplane (Redis) does not answer; broadcasts reach this instance's clients only.", exception);
-        }
+        return backplane.Connection is not { } connection
+            ? Task.FromResult(HealthCheckResult.Unhealthy("The SignalR backplane (Redis) is connecting."))
+            : _probe.CheckAsync(() => connection.GetSubscriber().PingAsync(), context,
+                "The SignalR backplane (Redis) does not answer; broadcasts reach this instance's clients only.", cancellationToken);
     }
 }

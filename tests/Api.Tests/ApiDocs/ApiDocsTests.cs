@@ -10,10 +10,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Api.Tests.ApiDocs;
 
 [Collection(InProcessApp.Name)]
-public sealed class ApiDocsTests(ApiDocsTests.App app) : IClassFixture<ApiDocsTests.App>
+public sealed class ApiDocsTests(DefaultApp app) : IClassFixture<DefaultApp>
 {
-    public sealed class App() : ApiFactory();
-
     [Fact]
     public async Task The_document_lists_every_api_endpoint_the_app_maps_with_its_problem_responses()
     {

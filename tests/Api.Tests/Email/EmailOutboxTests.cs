@@ -27,46 +27,34 @@ public sealed class EmailOutboxTests
         var database = await postgres.CreateDatabaseAsync("outbox");
         await using var redis = await RedisServer.StartAsync(durable: false);
         await using var smtp = await SmtpSink.StartAsync();
-        var folders = new[] { TempFolder.Create("api-tests-outbox-a"), TempFolder.Create("api-tests-outbox-b") };
         var addresses = Enumerable.Range(1, users).Select(i => $"outbox-{i}@example.com").ToArray();
-        try
+        await using var fleet = await TempApp.StartFleetAsync(2, new Dictionary<string, string?>
         {
-            Dictionary<string, string?> Settings() => new()
-            {
-                ["ConnectionStrings:Postgres"] = database,
-                ["ConnectionStrings:Redis"] = redis.ConnectionString,
-                ["Email:Smtp:Host"] = "127.0.0.1",
-                ["Email:Smtp:Port"] = smtp.Port.ToString(),
-                ["Email:Outbox:PollingMilliseconds"] = "50",
-                ["Email:Outbox:BatchSize"] = "5",
-            };
+            ["ConnectionStrings:Postgres"] = database,
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["Email:Smtp:Host"] = "127.0.0.1",
+            ["Email:Smtp:Port"] = smtp.Port.ToString(),
+            ["Email:Outbox:PollingMilliseconds"] = "50",
+            ["Email:Outbox:BatchSize"] = "5",
+        }, "outbox");
+        var (a, b) = (fleet[0], fleet[1]);
+        await Task.WhenAll(a.WaitUntilReadyAsync(), b.WaitUntilReadyAsync());
+        using var toA = new HttpClient { BaseAddress = a.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        using var toB = new HttpClient { BaseAddress = b.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
 
-            // One after the other, so that the second finds the schema migrated.
-            await using var a = await AppProcess.StartAsync(folders[0], Settings());
-            using var toA = new HttpClient { BaseAddress = a.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-            await toA.WaitUntilReadyAsync();
-            await using var b = await AppProcess.StartAsync(folders[1], Settings());
-            using var toB = new HttpClient { BaseAddress = b.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-            await toB.WaitUntilReadyAsync();
+        await Task.WhenAll(
+            toA.CreateUsersAsync(addresses.Where((_, i) => i % 2 == 0), () => a.Output),
+            toB.CreateUsersAsync(addresses.Where((_, i) => i % 2 == 1), () => b.Output));
 
-            await Task.WhenAll(
-                toA.CreateUsersAsync(addresses.Where((_, i) => i % 2 == 0), () => a.Output),
-                toB.CreateUsersAsync(addresses.Where((_, i) => i % 2 == 1), () => b.Output));
-
-            await Eventually.HoldsAsync(() => addresses.All(address => smtp.CountTo(address) >= 1), Timeout,
-                "every welcome email", () => $"{smtp.Received.Count} received\n{a.Output}\n{b.Output}");
-            // Both instances' outbox gauges drain to 0 and their workers' completions add up to one per user.
-            await Eventually.HoldsAsync(async () =>
-                await toA.QueueMetricAsync(QueueMetrics.OutboxPending) == 0 && await toB.QueueMetricAsync(QueueMetrics.OutboxPending) == 0 &&
-                await toA.QueueMetricAsync(QueueMetrics.JobsCompleted) + await toB.QueueMetricAsync(QueueMetrics.JobsCompleted) >= users,
-                Timeout, "the outbox to drain and every job to complete");
-            Assert.All(addresses, address => Assert.Equal(1, smtp.CountTo(address)));
-            Assert.Equal(users, await toA.QueueMetricAsync(QueueMetrics.JobsCompleted) + await toB.QueueMetricAsync(QueueMetrics.JobsCompleted));
-        }
-        finally
-        {
-            Array.ForEach(folders, TempFolder.Delete);
-        }
+        await Eventually.HoldsAsync(() => addresses.All(address => smtp.CountTo(address) >= 1), Timeout,
+            "every welcome email", () => $"{smtp.Received.Count} received\n{fleet.Output}");
+        // Both instances' outbox gauges drain to 0 and their workers' completions add up to one per user.
+        await Eventually.HoldsAsync(async () =>
+            await toA.QueueMetricAsync(QueueMetrics.OutboxPending) == 0 && await toB.QueueMetricAsync(QueueMetrics.OutboxPending) == 0 &&
+            await toA.QueueMetricAsync(QueueMetrics.JobsCompleted) + await toB.QueueMetricAsync(QueueMetrics.JobsCompleted) >= users,
+            Timeout, "the outbox to drain and every job to complete");
+        Assert.All(addresses, address => Assert.Equal(1, smtp.CountTo(address)));
+        Assert.Equal(users, await toA.QueueMetricAsync(QueueMetrics.JobsCompleted) + await toB.QueueMetricAsync(QueueMetrics.JobsCompleted));
     }
 
     [Fact]

@@ -107,10 +107,6 @@ internal static class EmailTestExtensions
     public static async Task<double> QueueMetricAsync(this HttpClient client, string name, string queue = EmailExtensions.Queue) =>
         (await MetricsScrape.FetchAsync(client)).Sum(name, ("queue", queue));
 
-    /// <summary>Until /health/ready answers 2xx (Degraded included), for apps started as processes.</summary>
-    public static Task WaitUntilReadyAsync(this HttpClient client) =>
-        Eventually.HoldsAsync(async () => (await client.GetAsync("/health/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(90), "/health/ready");
-
     public static int CountTo(this SmtpSink smtp, string address) =>
         smtp.Received.Count(mail => string.Equals(mail.To, address, StringComparison.OrdinalIgnoreCase));
 }

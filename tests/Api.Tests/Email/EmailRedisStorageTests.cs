@@ -15,9 +15,8 @@ public sealed class EmailRedisStorageTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
-    private static Dictionary<string, string?> Settings(string folder, RedisServer redis, SmtpSink smtp) => new()
+    private static Dictionary<string, string?> Settings(RedisServer redis, SmtpSink smtp) => new()
     {
-        ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
         ["ConnectionStrings:Redis"] = redis.ConnectionString,
         ["Email:Smtp:Host"] = "127.0.0.1",
         ["Email:Smtp:Port"] = smtp.Port.ToString(),
@@ -32,86 +31,70 @@ public sealed class EmailRedisStorageTests
     public async Task Jobs_waiting_in_Redis_survive_a_kill_9_and_every_email_arrives_after_a_restart()
     {
         const int users = 10;
-        var folder = TempFolder.Create("api-tests-email-kill");
         await using var redis = await RedisServer.StartAsync(durable: true);
         await using var smtp = await SmtpSink.StartAsync();
         var addresses = Enumerable.Range(1, users).Select(i => $"kill-{i}@example.com").ToArray();
-        try
+        smtp.Hold();
+        await using var app = await TempApp.StartAsync(Settings(redis, smtp), name: "email-kill");
+        await app.WaitUntilReadyAsync();
+        using (var client = new HttpClient { BaseAddress = app.BaseAddress })
         {
-            smtp.Hold();
-            await using (var first = await AppProcess.StartAsync(folder, Settings(folder, redis, smtp)))
-            {
-                using var client = new HttpClient { BaseAddress = first.BaseAddress };
-                await client.WaitUntilReadyAsync();
-                await client.CreateUsersAsync(addresses, () => first.Output);
-                // The only worker is stuck on the first email; the other nine wait in Redis when the process dies.
-                await Eventually.HoldsAsync(() => smtp.Arrived >= 1, Timeout, "the first email to reach the SMTP sink");
-                first.Kill();
-            }
-
-            Assert.Empty(smtp.Received);
-            smtp.Release();
-
-            await using var second = await AppProcess.StartAsync(folder, Settings(folder, redis, smtp));
-            await Eventually.HoldsAsync(() => addresses.All(address => smtp.CountTo(address) >= 1), Timeout,
-                "every email after the restart", () => $"received: {string.Join(", ", smtp.Received.Select(m => m.To))}\n{second.Output}");
-            // At-least-once: only the email in flight at the kill may arrive twice (the sink got it, the ack was lost).
-            Assert.True(smtp.Received.Count <= users + 1, $"{smtp.Received.Count} emails for {users} users");
+            await client.CreateUsersAsync(addresses, () => app.Output);
+            // The only worker is stuck on the first email; the other nine wait in Redis when the process dies.
+            await Eventually.HoldsAsync(() => smtp.Arrived >= 1, Timeout, "the first email to reach the SMTP sink");
+            app.Kill();
         }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+
+        Assert.Empty(smtp.Received);
+        smtp.Release();
+
+        await app.RestartAsync();
+        await Eventually.HoldsAsync(() => addresses.All(address => smtp.CountTo(address) >= 1), Timeout,
+            "every email after the restart", () => $"received: {string.Join(", ", smtp.Received.Select(m => m.To))}\n{app.Output}");
+        // At-least-once: only the email in flight at the kill may arrive twice (the sink got it, the ack was lost).
+        Assert.True(smtp.Received.Count <= users + 1, $"{smtp.Received.Count} emails for {users} users");
     }
 
     [Fact]
     public async Task With_Redis_down_users_are_still_created_and_their_emails_are_sent_once_Redis_is_back()
     {
-        var folder = TempFolder.Create("api-tests-email-redis-down");
         await using var redis = await RedisServer.StartAsync(durable: true);
         await using var smtp = await SmtpSink.StartAsync();
-        try
-        {
-            await using var app = await AppProcess.StartAsync(folder, Settings(folder, redis, smtp));
-            using var client = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-            await client.WaitUntilReadyAsync();
-            var addresses = Enumerable.Range(1, 5).Select(i => $"redis-down-{i}@example.com").ToArray();
+        await using var app = await TempApp.StartAsync(Settings(redis, smtp), name: "email-redis-down");
+        await app.WaitUntilReadyAsync();
+        using var client = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var addresses = Enumerable.Range(1, 5).Select(i => $"redis-down-{i}@example.com").ToArray();
 
-            await redis.KillAsync();
-            // Degraded, not unhealthy: the instance keeps its traffic, the emails wait in the outbox.
-            await Eventually.HoldsAsync(async () =>
-            {
-                var ready = await client.GetAsync("/health/ready");
-                return ready.StatusCode == HttpStatusCode.OK && await ready.Content.ReadAsStringAsync() == "Degraded";
-            }, Timeout, "/health/ready to report the queue degraded");
-            await client.CreateUsersAsync(addresses, () => app.Output);
-            var page = await client.GetFromJsonAsync<PageBody>("/api/users?pageSize=100");
-            Assert.Equal(addresses.Length, page!.Total);
-            await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.OutboxPending) == addresses.Length, Timeout,
-                $"{QueueMetrics.OutboxPending} to count the {addresses.Length} emails waiting for Redis");
-            // The outbox alerts read the age of its oldest row, which grows while Redis stays down.
-            var age = await client.QueueMetricAsync(QueueMetrics.OutboxOldestAge);
-            await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.OutboxOldestAge) > age + 1, Timeout,
-                $"{QueueMetrics.OutboxOldestAge} to grow while Redis is down (was {age})");
-            Assert.Empty(smtp.Received);
-
-            await redis.RestartAsync();
-            await Eventually.HoldsAsync(() => addresses.All(address => smtp.CountTo(address) >= 1), Timeout,
-                "every welcome email once Redis is back", () => app.Output);
-            Assert.All(addresses, address => Assert.Equal(1, smtp.CountTo(address)));
-            await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.OutboxPending) == 0, Timeout,
-                $"{QueueMetrics.OutboxPending} to drain to 0");
-            await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.OutboxOldestAge) == 0, Timeout,
-                $"{QueueMetrics.OutboxOldestAge} to drain to 0");
-            // The dispatcher retried every poll through the outage, but warned once and said when it was over.
-            var output = app.Output;
-            Assert.True(Regex.Count(output, "Welcome emails stay in the outbox for now") == 1, $"one warning per outage:\n{output}");
-            Assert.Contains("Dispatching the outbox works again after", output);
-        }
-        finally
+        await redis.KillAsync();
+        // Degraded, not unhealthy: the instance keeps its traffic, the emails wait in the outbox.
+        await Eventually.HoldsAsync(async () =>
         {
-            TempFolder.Delete(folder);
-        }
+            var ready = await client.GetAsync("/health/ready");
+            return ready.StatusCode == HttpStatusCode.OK && await ready.Content.ReadAsStringAsync() == "Degraded";
+        }, Timeout, "/health/ready to report the queue degraded");
+        await client.CreateUsersAsync(addresses, () => app.Output);
+        var page = await client.GetFromJsonAsync<PageBody>("/api/users?pageSize=100");
+        Assert.Equal(addresses.Length, page!.Total);
+        await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.OutboxPending) == addresses.Length, Timeout,
+            $"{QueueMetrics.OutboxPending} to count the {addresses.Length} emails waiting for Redis");
+        // The outbox alerts read the age of its oldest row, which grows while Redis stays down.
+        var age = await client.QueueMetricAsync(QueueMetrics.OutboxOldestAge);
+        await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.OutboxOldestAge) > age + 1, Timeout,
+            $"{QueueMetrics.OutboxOldestAge} to grow while Redis is down (was {age})");
+        Assert.Empty(smtp.Received);
+
+        await redis.RestartAsync();
+        await Eventually.HoldsAsync(() => addresses.All(address => smtp.CountTo(address) >= 1), Timeout,
+            "every welcome email once Redis is back", () => app.Output);
+        Assert.All(addresses, address => Assert.Equal(1, smtp.CountTo(address)));
+        await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.OutboxPending) == 0, Timeout,
+            $"{QueueMetrics.OutboxPending} to drain to 0");
+        await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.OutboxOldestAge) == 0, Timeout,
+            $"{QueueMetrics.OutboxOldestAge} to drain to 0");
+        // The dispatcher retried every poll through the outage, but warned once and said when it was over.
+        var output = app.Output;
+        Assert.True(Regex.Count(output, "Welcome emails stay in the outbox for now") == 1, $"one warning per outage:\n{output}");
+        Assert.Contains("Dispatching the outbox works again after", output);
     }
 
     [Fact]
@@ -120,32 +103,23 @@ public sealed class EmailRedisStorageTests
         // A request thread never waits on Redis (the outbox), so a burst cannot starve the thread pool: on a two-core
         // machine 64 concurrent POSTs once timed out in Hangfire's synchronous enqueue and answered 503.
         const int users = 64;
-        var folder = TempFolder.Create("api-tests-email-burst");
         await using var redis = await RedisServer.StartAsync(durable: true);
         await using var smtp = await SmtpSink.StartAsync();
         var addresses = Enumerable.Range(1, users).Select(i => $"burst-{i}@example.com").ToArray();
-        try
-        {
-            var settings = Settings(folder, redis, smtp);
-            settings["Queue:Workers"] = "4";
-            await using var app = await AppProcess.StartAsync(folder, settings);
-            using var client = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-            await client.WaitUntilReadyAsync();
+        var settings = Settings(redis, smtp);
+        settings["Queue:Workers"] = "4";
+        await using var app = await TempApp.StartAsync(settings, name: "email-burst");
+        await app.WaitUntilReadyAsync();
+        using var client = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
 
-            await client.CreateUsersAsync(addresses, () => app.Output);
+        await client.CreateUsersAsync(addresses, () => app.Output);
 
-            await Eventually.HoldsAsync(() => addresses.All(address => smtp.CountTo(address) >= 1), Timeout,
-                "every email of the burst", () => $"{smtp.Received.Count} received\n{app.Output}");
-            Assert.All(addresses, address => Assert.Equal(1, smtp.CountTo(address)));
-            await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.JobsCompleted) == users, Timeout,
-                $"{QueueMetrics.JobsCompleted} to read {users}");
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        await Eventually.HoldsAsync(() => addresses.All(address => smtp.CountTo(address) >= 1), Timeout,
+            "every email of the burst", () => $"{smtp.Received.Count} received\n{app.Output}");
+        Assert.All(addresses, address => Assert.Equal(1, smtp.CountTo(address)));
+        await Eventually.HoldsAsync(async () => await client.QueueMetricAsync(QueueMetrics.JobsCompleted) == users, Timeout,
+            $"{QueueMetrics.JobsCompleted} to read {users}");
     }
-
 
     private sealed record PageBody(int Total);
 }

@@ -4,23 +4,11 @@ namespace Api.Tests.Infrastructure;
 /// A real Alertmanager (Debian's <c>prometheus-alertmanager</c>) on 127.0.0.1. Its gossip port is switched off
 /// (<c>--cluster.listen-address=</c>): by default it would open one on every interface.
 /// </summary>
-public sealed class AlertmanagerServer : IAsyncDisposable
+public sealed class AlertmanagerServer : ServerProcess
 {
-    private readonly NativeProcess _process;
-    private readonly string _dataFolder;
-
-    private AlertmanagerServer(NativeProcess process, string dataFolder, int port)
+    private AlertmanagerServer(Started started) : base(started)
     {
-        _process = process;
-        _dataFolder = dataFolder;
-        Port = port;
     }
-
-    public int Port { get; }
-    public string Output => _process.Output;
-
-    /// <summary>SIGKILL, as when its host dies: it neither leaves the cluster nor flushes its state.</summary>
-    public void Kill() => _process.Kill();
 
     /// <param name="cluster">Gossip flags for a member of a cluster (<c>--cluster.listen-address=127.0.0.1:P</c>,
     /// <c>--cluster.peer=…</c>); by default none, and the gossip port stays closed.</param>
@@ -28,19 +16,10 @@ public sealed class AlertmanagerServer : IAsyncDisposable
     public static async Task<AlertmanagerServer> StartAsync(string configFile, IReadOnlyList<string>? cluster = null, int? port = null)
     {
         var binary = Binaries.Find("prometheus-alertmanager", "prometheus-alertmanager", "/usr/bin/prometheus-alertmanager");
-        var data = TempFolder.Create("api-tests-alertmanager");
-        port ??= FreePort.Next();
-        var process = NativeProcess.Start(binary,
+        return new(await LaunchAsync("alertmanager", (data, web) => NativeProcess.Start(binary,
         [
-            $"--config.file={configFile}", $"--storage.path={data}", $"--web.listen-address=127.0.0.1:{port}",
+            $"--config.file={configFile}", $"--storage.path={data}", $"--web.listen-address=127.0.0.1:{web}",
             .. cluster ?? ["--cluster.listen-address="],
-        ]);
-        return await NativeProcess.ReadyOrDisposedAsync(new AlertmanagerServer(process, data, port.Value), process, $"http://127.0.0.1:{port}/-/ready", "alertmanager", TimeSpan.FromSeconds(30));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _process.DisposeAsync();
-        TempFolder.Delete(_dataFolder);
+        ]), "/-/ready", TimeSpan.FromSeconds(30), port, dataFolder: "api-tests-alertmanager"));
     }
 }

@@ -58,3 +58,15 @@ public class ApiFactory : WebApplicationFactory<Program>
         TempFolder.Delete(_folder);
     }
 }
+
+/// <summary>
+/// The app with its default settings (SQLite), as a class fixture: xunit builds a fixture through a constructor without
+/// parameters, which <see cref="ApiFactory"/> does not have. Each test class that takes it gets an app of its own.
+/// </summary>
+public sealed class DefaultApp() : ApiFactory;
+
+/// <summary>The app on a fresh database of the shared PostgreSQL server, as a class fixture (one database per test class).</summary>
+public sealed class PostgresApp() : ApiFactory(new Dictionary<string, string?>
+{
+    ["ConnectionStrings:Postgres"] = PostgresServer.SharedAsync().GetAwaiter().GetResult().CreateDatabaseAsync("app").GetAwaiter().GetResult(),
+});

@@ -6,31 +6,21 @@ namespace Api.Tests.Infrastructure;
 /// The built app (Api.dll) as a separate operating-system process, for what an in-process host cannot show: a
 /// <c>kill -9</c>, a second instance, listener settings. Settings are passed as command-line arguments.
 /// </summary>
-public sealed class AppProcess : IAsyncDisposable
+public sealed class AppProcess : ServerProcess
 {
-    private readonly NativeProcess _process;
-
-    private AppProcess(NativeProcess process, Uri baseAddress)
+    private AppProcess(Started started) : base(started)
     {
-        _process = process;
-        BaseAddress = baseAddress;
     }
 
-    public Uri BaseAddress { get; }
-    public string Output => _process.Output;
-    public bool HasExited => _process.HasExited;
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
 
     /// <param name="contentRoot">The working directory, also passed as <c>--contentRoot</c> unless <paramref name="nameContentRoot"/> is false (as a user starting the published app from another folder would).</param>
     /// <param name="environment">Extra environment variables, e.g. <c>HOME</c>, so that each instance has a home folder of its own as each container has.</param>
     public static async Task<AppProcess> StartAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings, int? port = null, bool nameContentRoot = true,
-        IReadOnlyDictionary<string, string?>? environment = null)
-    {
-        var address = new Uri($"http://127.0.0.1:{port ?? FreePort.Next()}/");
-        var process = Launch(contentRoot, settings, address, nameContentRoot, environment);
-        return await NativeProcess.ReadyOrDisposedAsync(new AppProcess(process, address), process,
+        IReadOnlyDictionary<string, string?>? environment = null) =>
+        new(await LaunchAsync("the app", (_, chosen) => Launch(contentRoot, settings, new Uri($"http://127.0.0.1:{chosen}/"), nameContentRoot, environment),
             // Generous: with test classes in parallel on two busy cores a cold start-up has taken over a minute.
-            new Uri(address, "/health/live").ToString(), "the app", TimeSpan.FromSeconds(180));
-    }
+            "/health/live", TimeSpan.FromSeconds(180), port));
 
     /// <summary>Runs the app until it exits by itself (a start-up that must fail): its exit code and everything it printed.</summary>
     public static async Task<(int ExitCode, string Output)> RunUntilExitAsync(string contentRoot, IReadOnlyDictionary<string, string?> settings)
@@ -64,20 +54,13 @@ public sealed class AppProcess : IAsyncDisposable
         return NativeProcess.Start("dotnet", arguments, contentRoot, variables);
     }
 
-    public int Id => _process.Id;
-
     /// <summary>SIGTERM, as a container runtime or Kubernetes sends it, then waits for the exit: the exit code.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {
-        Signals.Terminate(_process.Id);
-        await _process.WaitForExitAsync(timeout);
-        return _process.ExitCode;
+        Signals.Terminate(Id);
+        await Process.WaitForExitAsync(timeout);
+        return Process.ExitCode;
     }
-
-    /// <summary>SIGKILL, as in a crash or an OOM kill: no shutdown hooks run.</summary>
-    public void Kill() => _process.Kill();
-
-    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }
 
 public static class HttpClientJsonExtensions

@@ -8,24 +8,20 @@ namespace Api.Tests.Infrastructure;
 /// anonymous access, OTLP over HTTP, and its telemetry API, which answers in OTLP JSON. The package is restored on first
 /// use (tools/restore-aspire-dashboard.sh), so a fresh clone needs nothing installed by hand.
 /// </summary>
-public sealed class AspireDashboard : IAsyncDisposable
+public sealed class AspireDashboard : ServerProcess
 {
     private static readonly SemaphoreSlim InstallLock = new(1, 1);
 
-    private readonly NativeProcess _process;
     private readonly HttpClient _http;
 
-    private AspireDashboard(NativeProcess process, int uiPort, int otlpPort)
+    private AspireDashboard(Started started, int otlpPort) : base(started)
     {
-        _process = process;
         OtlpEndpoint = new Uri($"http://127.0.0.1:{otlpPort}");
-        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{uiPort}/"), Timeout = TimeSpan.FromSeconds(10) };
+        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}/"), Timeout = TimeSpan.FromSeconds(10) };
     }
 
     /// <summary>Where an app sends OTLP/HTTP (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> with protocol http/protobuf).</summary>
     public Uri OtlpEndpoint { get; }
-
-    public string Output => _process.Output;
 
     /// <summary>The settings that make the app export traces, logs and metrics here, flushed every half second.</summary>
     public IReadOnlyDictionary<string, string?> ExportSettings => new Dictionary<string, string?>
@@ -39,8 +35,8 @@ public sealed class AspireDashboard : IAsyncDisposable
     public static async Task<AspireDashboard> StartAsync()
     {
         var binary = await InstallAsync();
-        var (uiPort, otlpPort) = (FreePort.Next(), FreePort.Next());
-        var process = NativeProcess.Start(binary, [], Path.GetDirectoryName(binary), new Dictionary<string, string?>
+        var otlpPort = FreePort.Next();
+        return new(await LaunchAsync("the Aspire dashboard", (_, uiPort) => NativeProcess.Start(binary, [], Path.GetDirectoryName(binary), new Dictionary<string, string?>
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{uiPort}",
             ["ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL"] = $"http://127.0.0.1:{otlpPort}",
@@ -48,8 +44,7 @@ public sealed class AspireDashboard : IAsyncDisposable
             ["ASPIRE_DASHBOARD_API_ENABLED"] = "true",
             ["DOTNET_ENVIRONMENT"] = "Production",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
-        });
-        return await NativeProcess.ReadyOrDisposedAsync(new AspireDashboard(process, uiPort, otlpPort), process, $"http://127.0.0.1:{uiPort}/api/telemetry/spans", "the Aspire dashboard", TimeSpan.FromSeconds(60));
+        }), "/api/telemetry/spans", TimeSpan.FromSeconds(60)), otlpPort);
     }
 
     /// <summary>The spans of one trace, from every resource and scope; with <paramref name="traceId"/> null, every span the dashboard holds.</summary>
@@ -82,10 +77,10 @@ public sealed class AspireDashboard : IAsyncDisposable
             .ToList();
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         _http.Dispose();
-        await _process.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     private async Task<JsonDocument> GetAsync(string path)

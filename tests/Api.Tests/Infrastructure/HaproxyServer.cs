@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-
 namespace Api.Tests.Infrastructure;
 
 /// <summary>
@@ -11,68 +9,44 @@ namespace Api.Tests.Infrastructure;
 /// restart without failures is the instances' drain at work, not haproxy hiding it: with retries 3 its same-server
 /// retries (1 s apart, while the 1 s check marks the server down) absorbed a closed port with the drain off.
 /// </summary>
-public sealed class HaproxyServer : IAsyncDisposable
+public sealed class HaproxyServer : ServerProcess
 {
-    private readonly NativeProcess _process;
-    private readonly string _folder;
-
-    private HaproxyServer(NativeProcess process, string folder, int port)
+    private HaproxyServer(Started started) : base(started)
     {
-        _process = process;
-        _folder = folder;
-        Port = port;
     }
 
-    public int Port { get; }
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
-    public string Output => _process.Output;
 
     public static async Task<HaproxyServer> StartAsync(IReadOnlyList<int> backendPorts)
     {
         var binary = Binaries.Find("haproxy", "haproxy", "/usr/sbin/haproxy");
-        var folder = TempFolder.Create("api-tests-haproxy");
-        var port = FreePort.Next();
         var servers = string.Join("\n", backendPorts.Select((p, i) => $"  server app{i} 127.0.0.1:{p} check inter 1s fall 1 rise 1"));
-        var config = Path.Combine(folder, "haproxy.cfg");
-        await File.WriteAllTextAsync(config, $"""
-            global
-              maxconn 2000
-            defaults
-              mode http
-              timeout connect 2s
-              timeout client 60s
-              timeout server 60s
-              timeout tunnel 1h
-              retries 0
-            frontend fleet
-              bind 127.0.0.1:{port}
-              default_backend api
-            backend api
-              balance roundrobin
-              option httpchk GET /health/ready
-              option forwardfor
-            {servers}
-
-            """);
-        // -db: stay in the foreground, as the test's child, so disposing the process stops it.
-        var process = NativeProcess.Start(binary, ["-f", config, "-db"]);
-        await Eventually.HoldsAsync(async () =>
+        // Its frontend answers only what the backends do, so ready is when it listens.
+        return new(await LaunchAsync("haproxy", (folder, port) =>
         {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"haproxy exited:\n{process.Output}");
-            }
+            var config = Path.Combine(folder, "haproxy.cfg");
+            File.WriteAllText(config, $"""
+                global
+                  maxconn 2000
+                defaults
+                  mode http
+                  timeout connect 2s
+                  timeout client 60s
+                  timeout server 60s
+                  timeout tunnel 1h
+                  retries 0
+                frontend fleet
+                  bind 127.0.0.1:{port}
+                  default_backend api
+                backend api
+                  balance roundrobin
+                  option httpchk GET /health/ready
+                  option forwardfor
+                {servers}
 
-            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await socket.ConnectAsync("127.0.0.1", port);
-            return true;
-        }, TimeSpan.FromSeconds(15), $"haproxy on port {port}", () => process.Output);
-        return new HaproxyServer(process, folder, port);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _process.DisposeAsync();
-        TempFolder.Delete(_folder);
+                """);
+            // -db: stay in the foreground, as the test's child, so disposing the process stops it.
+            return NativeProcess.Start(binary, ["-f", config, "-db"]);
+        }, readyPath: null, TimeSpan.FromSeconds(15), dataFolder: "api-tests-haproxy"));
     }
 }

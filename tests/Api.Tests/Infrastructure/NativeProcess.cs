@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Text;
 
 namespace Api.Tests.Infrastructure;
@@ -83,31 +84,25 @@ public sealed class NativeProcess : IAsyncDisposable
     public async Task WaitUntilReadyAsync(string readyUrl, string what, TimeSpan timeout)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        await Eventually.HoldsAsync(async () => HasExited || (await http.GetAsync(readyUrl)).IsSuccessStatusCode,
-            timeout, $"{what} at {readyUrl}", () => Output);
+        await UntilAsync(async () => (await http.GetAsync(readyUrl)).IsSuccessStatusCode, what, $"{what} at {readyUrl}", timeout);
+    }
+
+    /// <summary>Until <paramref name="port"/> on 127.0.0.1 accepts a connection, for a server with no HTTP endpoint to ask; fails at once if the process exits first.</summary>
+    public Task WaitUntilListeningAsync(int port, string what, TimeSpan timeout) =>
+        UntilAsync(async () =>
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync("127.0.0.1", port);
+            return true;
+        }, what, $"{what} on port {port}", timeout);
+
+    private async Task UntilAsync(Func<Task<bool>> ready, string what, string awaited, TimeSpan timeout)
+    {
+        await Eventually.HoldsAsync(async () => HasExited || await ready(), timeout, awaited, () => Output);
         if (HasExited)
         {
             await Task.Delay(200); // Let the last lines of output arrive.
             throw new InvalidOperationException($"{what} exited during start-up:\n{Output}");
-        }
-    }
-
-    /// <summary>
-    /// <paramref name="server"/> once its <paramref name="process"/> is ready; if it never gets ready, the server is
-    /// disposed (its process stopped) before the failure is thrown, so a failed start leaves nothing running.
-    /// </summary>
-    public static async Task<T> ReadyOrDisposedAsync<T>(T server, NativeProcess process, string readyUrl, string what, TimeSpan timeout)
-        where T : IAsyncDisposable
-    {
-        try
-        {
-            await process.WaitUntilReadyAsync(readyUrl, what, timeout);
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
         }
     }
 

@@ -6,25 +6,12 @@ namespace Api.Tests.Infrastructure;
 /// A real Prometheus (Debian's <c>prometheus</c> package) on 127.0.0.1, loading a configuration file the test wrote,
 /// with its data in a temporary folder. Queries go through the same HTTP API Grafana uses.
 /// </summary>
-public sealed class PrometheusServer : IAsyncDisposable
+public sealed class PrometheusServer : ServerProcess
 {
-    private readonly NativeProcess _process;
-    private readonly string _dataFolder;
     private readonly HttpClient _http;
 
-    private PrometheusServer(NativeProcess process, string dataFolder, int port)
-    {
-        _process = process;
-        _dataFolder = dataFolder;
-        Port = port;
-        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(10) };
-    }
-
-    public int Port { get; }
-    public string Output => _process.Output;
-
-    /// <summary>SIGKILL, as when its host dies: no last scrape, no flush of what remote_write still queues.</summary>
-    public void Kill() => _process.Kill();
+    private PrometheusServer(Started started) : base(started) =>
+        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}/"), Timeout = TimeSpan.FromSeconds(10) };
 
     /// <param name="port">Chosen by the caller, because the configuration names it (Prometheus scrapes itself).</param>
     /// <param name="extraArguments">Further flags, such as <c>--enable-feature=exemplar-storage</c>.</param>
@@ -33,18 +20,16 @@ public sealed class PrometheusServer : IAsyncDisposable
         string environment = "production")
     {
         var binary = Binaries.Find("prometheus", "prometheus", "/usr/bin/prometheus");
-        var data = TempFolder.Create("api-tests-prometheus");
-        var process = NativeProcess.Start(binary,
+        return new(await LaunchAsync("prometheus", (data, web) => NativeProcess.Start(binary,
         [
-            $"--config.file={configFile}", $"--storage.tsdb.path={data}", $"--web.listen-address=127.0.0.1:{port}",
+            $"--config.file={configFile}", $"--storage.tsdb.path={data}", $"--web.listen-address=127.0.0.1:{web}",
             "--storage.tsdb.retention.time=1h", "--web.enable-lifecycle",
             // As docker-compose.yml runs it: scrape_timeout_seconds, which the ApiScrapeSlow alert reads.
             "--enable-feature=extra-scrape-metrics", "--enable-feature=expand-external-labels",
             // Firing alerts are re-sent every minute by default; an alert evaluated before the Alertmanager target was
             // discovered would wait that long.
             "--rules.alert.resend-delay=1s", .. extraArguments ?? [],
-        ], environment: new Dictionary<string, string?> { ["ENVIRONMENT"] = environment });
-        return await NativeProcess.ReadyOrDisposedAsync(new PrometheusServer(process, data, port), process, $"http://127.0.0.1:{port}/-/ready", "prometheus", TimeSpan.FromSeconds(30));
+        ], environment: new Dictionary<string, string?> { ["ENVIRONMENT"] = environment }), "/-/ready", TimeSpan.FromSeconds(30), port, dataFolder: "api-tests-prometheus"));
     }
 
     /// <summary>An instant query (now, or <paramref name="at"/>); fails with Prometheus' own error message when the query is invalid.</summary>
@@ -115,23 +100,11 @@ public sealed class PrometheusServer : IAsyncDisposable
             .ToList();
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         _http.Dispose();
-        await _process.DisposeAsync();
-        TempFolder.Delete(_dataFolder);
+        await base.DisposeAsync();
     }
 
-    private static async Task<JsonElement> ReadDataAsync(HttpResponseMessage response, string what)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        using var document = JsonDocument.Parse(text);
-        var root = document.RootElement;
-        if (root.GetProperty("status").GetString() != "success")
-        {
-            throw new InvalidOperationException($"Prometheus rejected {what}: {root.GetProperty("error").GetString()}");
-        }
-
-        return root.GetProperty("data").Clone();
-    }
+    private static Task<JsonElement> ReadDataAsync(HttpResponseMessage response, string what) => PromQlClient.DataAsync(response, "Prometheus", what);
 }

@@ -2,8 +2,9 @@ namespace Api.Tests.Infrastructure;
 
 /// <summary>
 /// A temporary app process, the one owner of that set-up: a folder of its own (the content root, deleted with the app),
-/// a SQLite file and the mail pickup folder in it, the test's settings on top, and the process. A second instance on
-/// the same folder is <c>AppProcess.StartAsync(app.Folder, app.Settings)</c>.
+/// a SQLite file and the mail pickup folder in it, the test's settings on top, and the process. Several instances of one
+/// service are <see cref="StartFleetAsync"/>; a second instance on the same folder (which must fail) is
+/// <c>AppProcess.RunUntilExitAsync(app.Folder, app.Settings)</c>.
 /// </summary>
 public sealed class TempApp : IAsyncDisposable
 {
@@ -44,6 +45,38 @@ public sealed class TempApp : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Several instances of one service, as a fleet runs them: each a TempApp with its own folder (SQLite file, mail),
+    /// home folder (ASP.NET Core's default key ring) and port, on what <paramref name="settings"/> makes them share (a
+    /// PostgreSQL database, a Redis). The first starts alone and migrates an empty database; the others then start
+    /// together and find it migrated. A start that fails stops the instances already started.
+    /// </summary>
+    public static async Task<TempFleet> StartFleetAsync(int instances, IReadOnlyDictionary<string, string?> settings, string name = "fleet")
+    {
+        var apps = new List<TempApp> { await StartAsync(settings, $"{name}-0", ownHome: true) };
+        var rest = Enumerable.Range(1, instances - 1).Select(i => StartAsync(settings, $"{name}-{i}", ownHome: true)).ToList();
+        try
+        {
+            apps.AddRange(await Task.WhenAll(rest));
+            return new TempFleet(apps);
+        }
+        catch
+        {
+            foreach (var started in rest.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).Prepend(apps[0]))
+            {
+                await started.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>SIGTERM, as a container runtime sends it, then the exit code; <see cref="RestartAsync"/> brings the app back.</summary>
+    public Task<int> TerminateAsync(TimeSpan timeout) => Process.TerminateAsync(timeout);
+
+    /// <summary>SIGKILL, as in a crash or an OOM kill; <see cref="RestartAsync"/> brings the app back.</summary>
+    public void Kill() => Process.Kill();
+
     /// <summary>The app again, after a kill or a stop, on the same folder, settings and address.</summary>
     public async Task RestartAsync()
     {
@@ -51,7 +84,7 @@ public sealed class TempApp : IAsyncDisposable
         Process = await LaunchAsync(Folder, Settings, BaseAddress.Port, _nameContentRoot, _ownHome);
     }
 
-    /// <summary>Until /health/ready answers 2xx: live comes first, and on a loaded machine the first checks take a while.</summary>
+    /// <summary>Until /health/ready answers 2xx (Degraded included): live comes first, and on a loaded machine the first checks take a while.</summary>
     public async Task WaitUntilReadyAsync()
     {
         using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
@@ -104,5 +137,23 @@ public sealed class TempApp : IAsyncDisposable
     {
         await Process.DisposeAsync();
         TempFolder.Delete(Folder);
+    }
+}
+
+/// <summary>The instances <see cref="TempApp.StartFleetAsync"/> started; disposing it stops them all and deletes their folders.</summary>
+public sealed class TempFleet(IReadOnlyList<TempApp> instances) : IAsyncDisposable
+{
+    public IReadOnlyList<TempApp> Instances => instances;
+    public TempApp this[int index] => instances[index];
+
+    /// <summary>Every instance's output, for failure messages.</summary>
+    public string Output => string.Join("\n", instances.Select((app, i) => $"--- instance {i} ---\n{app.Output}"));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in instances)
+        {
+            await app.DisposeAsync();
+        }
     }
 }

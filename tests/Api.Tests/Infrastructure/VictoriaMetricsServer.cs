@@ -7,41 +7,27 @@ namespace Api.Tests.Infrastructure;
 /// A real VictoriaMetrics single-node (Debian's <c>victoria-metrics</c>) on 127.0.0.1, with its data in a temporary
 /// folder: Prometheus' remote_write lands at <see cref="WriteUrl"/>, PromQL is answered at the Prometheus API paths.
 /// </summary>
-public sealed class VictoriaMetricsServer : IAsyncDisposable
+public sealed class VictoriaMetricsServer : ServerProcess
 {
-    private readonly NativeProcess _process;
-    private readonly string _dataFolder;
+    private VictoriaMetricsServer(Started started) : base(started) =>
+        Api = new PromQlClient(new Uri($"http://127.0.0.1:{Port}/"), "VictoriaMetrics");
 
-    private VictoriaMetricsServer(NativeProcess process, string dataFolder, int port)
-    {
-        _process = process;
-        _dataFolder = dataFolder;
-        Port = port;
-        Api = new PromQlClient(new Uri($"http://127.0.0.1:{port}/"), "VictoriaMetrics");
-    }
-
-    public int Port { get; }
     public string WriteUrl => $"http://127.0.0.1:{Port}/api/v1/write";
     public PromQlClient Api { get; }
-    public string Output => _process.Output;
 
     /// <param name="flags">The server's flags from a function of its data folder and port (the test reads them from
     /// docker-compose.yml and swaps the folder and the address).</param>
     public static async Task<VictoriaMetricsServer> StartAsync(Func<string, int, IReadOnlyList<string>> flags)
     {
         var binary = Binaries.Find("victoria-metrics", "victoria-metrics", "/usr/bin/victoria-metrics");
-        var data = TempFolder.Create("api-tests-victoriametrics");
-        var port = FreePort.Next();
-        var process = NativeProcess.Start(binary, flags(data, port));
-        return await NativeProcess.ReadyOrDisposedAsync(new VictoriaMetricsServer(process, data, port), process,
-            $"http://127.0.0.1:{port}/health", "victoria-metrics", TimeSpan.FromSeconds(30));
+        return new(await LaunchAsync("victoria-metrics", (data, port) => NativeProcess.Start(binary, flags(data, port)), "/health",
+            TimeSpan.FromSeconds(30), dataFolder: "api-tests-victoriametrics"));
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         Api.Dispose();
-        await _process.DisposeAsync();
-        TempFolder.Delete(_dataFolder);
+        await base.DisposeAsync();
     }
 }
 
@@ -105,12 +91,18 @@ public sealed class PromQlClient(Uri baseAddress, string name) : IDisposable
     {
         using var content = new FormUrlEncodedContent(form);
         using var response = await _http.PostAsync(path, content);
+        return await DataAsync(response, name, what);
+    }
+
+    /// <summary>The <c>data</c> of an answer of the Prometheus HTTP API; its own error message when the status is not success.</summary>
+    public static async Task<JsonElement> DataAsync(HttpResponseMessage response, string server, string what)
+    {
         var text = await response.Content.ReadAsStringAsync();
         using var document = JsonDocument.Parse(text);
         var root = document.RootElement;
         if (root.GetProperty("status").GetString() != "success")
         {
-            throw new InvalidOperationException($"{name} rejected {what}: {root.GetProperty("error").GetString()}");
+            throw new InvalidOperationException($"{server} rejected {what}: {root.GetProperty("error").GetString()}");
         }
 
         return root.GetProperty("data").Clone();

@@ -21,7 +21,6 @@ public sealed class HaStack : IAsyncLifetime
     public static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(3);
 
     private readonly string _folder = TempFolder.Create("api-tests-ha");
-    private readonly int _appPort = FreePort.Next();
     private readonly int[] _replicaPorts = [FreePort.Next(), FreePort.Next()];
     private readonly CancellationTokenSource _stopTraffic = new();
     private RedisServer? _redis;
@@ -33,7 +32,7 @@ public sealed class HaStack : IAsyncLifetime
     private string _prometheusConfig = "";
     private string _alertmanagerConfig = "";
 
-    public AppProcess App { get; private set; } = null!;
+    public TempApp App { get; private set; } = null!;
 
     /// <summary>When the app or a replica last (re)started: series and samples before it may be missing.</summary>
     public DateTimeOffset LastRestart { get; private set; }
@@ -48,7 +47,7 @@ public sealed class HaStack : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var app = StartAppAsync();
+        var app = TempApp.StartAsync(new Dictionary<string, string?> { ["Metrics:ApiKey"] = ApiKey }, name: "ha");
         var mail = SmtpSink.StartAsync();
         var victoriaMetrics = VictoriaMetricsServer.StartAsync((data, port) => HaConfig.VictoriaMetricsFlags(data, port, Interval));
         var exporters = StartExportersAsync();
@@ -73,7 +72,7 @@ public sealed class HaStack : IAsyncLifetime
 
         _prometheusConfig = HaConfig.WritePrometheus(_folder, new Dictionary<string, string>
         {
-            ["api"] = $"127.0.0.1:{_appPort}",
+            ["api"] = $"127.0.0.1:{App.BaseAddress.Port}",
             ["postgres"] = _postgresExporter!.Address,
             ["redis"] = _redisExporter!.Address,
             ["node"] = _nodeExporter!.Address,
@@ -133,26 +132,19 @@ public sealed class HaStack : IAsyncLifetime
         await Eventually.HoldsAsync(async () => await ClusterPeersAsync(Alertmanagers[0]) == 2 && await ClusterPeersAsync(Alertmanagers[1]) == 2,
             TimeSpan.FromSeconds(60), "both Alertmanagers in one cluster", Diagnostics);
 
-    public async Task KillAppAsync()
+    public void KillApp()
     {
         AppDown = true;
         App.Kill();
-        await App.DisposeAsync();
     }
 
+    /// <summary>The app again on its address, so both replicas scrape it where they did.</summary>
     public async Task RestartAppAsync()
     {
-        App = await StartAppAsync();
+        await App.RestartAsync();
         AppDown = false;
         LastRestart = DateTimeOffset.UtcNow;
     }
-
-    private Task<AppProcess> StartAppAsync() =>
-        AppProcess.StartAsync(_folder, new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(_folder, "app.db")}",
-            ["Metrics:ApiKey"] = ApiKey,
-        }, _appPort);
 
     private async Task StartExportersAsync()
     {
@@ -174,7 +166,7 @@ public sealed class HaStack : IAsyncLifetime
     /// </summary>
     private async Task DriveTrafficAsync(CancellationToken stop)
     {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_appPort}/"), Timeout = TimeSpan.FromSeconds(5) };
+        using var http = new HttpClient { BaseAddress = App.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
         for (var i = 0; !stop.IsCancellationRequested && i < 10_000; i++)
         {
             try

@@ -269,7 +269,7 @@ public sealed partial class HaTests(HaStack stack) : IClassFixture<HaStack>
             stack.Mail.Received.Where(m => AlertMail.Is(m, "ApiDown", status)).ToList();
         try
         {
-            await stack.KillAppAsync();
+            stack.KillApp();
             foreach (var replica in stack.Replicas)
             {
                 await Eventually.HoldsAsync(async () => (await replica!.AlertsAsync()).Any(a => a is { Name: "ApiDown", State: "firing" }),
@@ -289,7 +289,7 @@ public sealed partial class HaTests(HaStack stack) : IClassFixture<HaStack>
             Assert.True(Mails("resolved").Count == 1, await stack.NotificationsAsync() + stack.Diagnostics());
 
             await stack.KillAlertmanagerAsync(0);
-            await stack.KillAppAsync();
+            stack.KillApp();
             await Eventually.HoldsAsync(() => Mails("firing").Count > 1, Patience, "the second ApiDown email, one Alertmanager down", stack.Diagnostics);
             await Task.Delay(quiet);
             Assert.Equal(2, Mails("firing").Count);

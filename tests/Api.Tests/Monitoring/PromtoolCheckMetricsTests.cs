@@ -8,10 +8,8 @@ namespace Api.Tests.Monitoring;
 /// named like a counter).
 /// </summary>
 [Collection(InProcessApp.Name)]
-public sealed class PromtoolCheckMetricsTests(PromtoolCheckMetricsTests.App app) : IClassFixture<PromtoolCheckMetricsTests.App>
+public sealed class PromtoolCheckMetricsTests(DefaultApp app) : IClassFixture<DefaultApp>
 {
-    public sealed class App() : ApiFactory;
-
     /// <summary>(metric name prefix or exact name, the problem promtool reports) that are known and documented.</summary>
     private static readonly (string Metric, string Problem)[] Explained =
     [

@@ -53,7 +53,6 @@ public sealed class DependencyOutageTests
     public async Task Every_surface_answers_through_the_outage_and_Prometheus_keeps_the_app_up_while_the_outage_alert_fires(Fault fault)
     {
         var redisFault = fault is Fault.RedisKilled or Fault.RedisHung;
-        var folder = TempFolder.Create("api-tests-outage");
         // A PostgreSQL fault needs a server of the test's own; the shared one serves the other tests.
         var ownPostgres = redisFault ? null : await PostgresServer.StartAsync();
         var postgres = ownPostgres ?? await PostgresServer.SharedAsync();
@@ -62,7 +61,7 @@ public sealed class DependencyOutageTests
         var resources = new List<IAsyncDisposable>();
         try
         {
-            var app = await AppProcess.StartAsync(folder, new Dictionary<string, string?>
+            var app = await TempApp.StartAsync(new Dictionary<string, string?>
             {
                 ["ConnectionStrings:Postgres"] = database,
                 ["ConnectionStrings:Redis"] = redis.ConnectionString,
@@ -71,14 +70,13 @@ public sealed class DependencyOutageTests
                 // Above the default (500 ms), so that a healthy database slowed by a busy test machine is not reported
                 // down; still far below the client's patience, so a check that waits on the outage fails the test.
                 ["Health:CheckTimeoutMilliseconds"] = "2000",
-                ["Email:PickupDirectory"] = Path.Combine(folder, "mail"),
-            });
+            }, name: "outage");
             resources.Add(app);
             var connection = new NpgsqlConnectionStringBuilder(database);
             var exporter = await ExporterProcess.StartPostgresAsync(
                 $"postgresql://{connection.Username}@{connection.Host}:{connection.Port}/{connection.Database}?sslmode=disable");
             resources.Add(exporter);
-            var prometheus = await StartPrometheusAsync(folder, app, exporter);
+            var prometheus = await StartPrometheusAsync(app, exporter);
             resources.Add(prometheus);
             using var client = new HttpClient { BaseAddress = app.BaseAddress, Timeout = Patience };
             client.DefaultRequestHeaders.Authorization = new("Bearer", ApiKey);
@@ -180,8 +178,6 @@ public sealed class DependencyOutageTests
             {
                 await ownPostgres.DisposeAsync();
             }
-
-            TempFolder.Delete(folder);
         }
     }
 
@@ -192,12 +188,12 @@ public sealed class DependencyOutageTests
     /// </summary>
     private static readonly TimeSpan ScrapeInterval = TimeSpan.FromSeconds(2);
 
-    private static async Task<PrometheusServer> StartPrometheusAsync(string folder, AppProcess app, ExporterProcess postgresExporter)
+    private static async Task<PrometheusServer> StartPrometheusAsync(TempApp app, ExporterProcess postgresExporter)
     {
         // What the test does not run gets an address where nothing listens: those targets are down, which no assertion reads.
         var nothing = $"127.0.0.1:{FreePort.Next()}";
         var port = FreePort.Next();
-        var config = MonitoringConfig.WritePrometheus(folder, new Dictionary<string, string>
+        var config = MonitoringConfig.WritePrometheus(app.Folder, new Dictionary<string, string>
         {
             ["api"] = $"{app.BaseAddress.Host}:{app.BaseAddress.Port}",
             ["prometheus"] = $"127.0.0.1:{port}",

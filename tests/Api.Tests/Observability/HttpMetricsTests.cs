@@ -13,10 +13,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Api.Tests.Observability;
 
 [Collection(InProcessApp.Name)]
-public sealed class HttpMetricsTests(HttpMetricsTests.App app) : IClassFixture<HttpMetricsTests.App>
+public sealed class HttpMetricsTests(DefaultApp app) : IClassFixture<DefaultApp>
 {
-    public sealed class App() : ApiFactory;
-
     private readonly HttpClient _client = app.CreateClient();
 
     [Fact]
@@ -201,10 +199,8 @@ public sealed class HttpMetricsCustomHandlerTests(HttpMetricsCustomHandlerTests.
 
 /// <summary>A real fault: the table under the app disappears, and comes back.</summary>
 [Collection(InProcessApp.Name)]
-public sealed class HttpFaultMetricsTests(HttpFaultMetricsTests.App broken) : IClassFixture<HttpFaultMetricsTests.App>
+public sealed class HttpFaultMetricsTests(DefaultApp broken) : IClassFixture<DefaultApp>
 {
-    public sealed class App() : ApiFactory;
-
     [Fact]
     public async Task A_failing_dependency_is_a_500_problem_counted_under_its_route_and_the_service_recovers()
     {
@@ -239,10 +235,8 @@ public sealed class HttpFaultMetricsTests(HttpFaultMetricsTests.App broken) : IC
 /// emptied first, so the requests after it are served and counted.
 /// </summary>
 [Collection(InProcessApp.Name)]
-public sealed class HttpMetricsThrowingListenerTests(HttpMetricsThrowingListenerTests.App app) : IClassFixture<HttpMetricsThrowingListenerTests.App>
+public sealed class HttpMetricsThrowingListenerTests(DefaultApp app) : IClassFixture<DefaultApp>
 {
-    public sealed class App() : ApiFactory;
-
     [Fact]
     public async Task A_listener_that_throws_once_fails_at_most_one_request_and_later_ones_are_counted()
     {

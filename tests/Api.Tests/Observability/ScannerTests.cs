@@ -5,10 +5,8 @@ namespace Api.Tests.Observability;
 
 /// <summary>A scanner sending thousands of random URLs and methods must not add series beyond the fixed unmatched ones.</summary>
 [Collection(InProcessApp.Name)]
-public sealed class ScannerTests(ScannerTests.App app) : IClassFixture<ScannerTests.App>
+public sealed class ScannerTests(DefaultApp app) : IClassFixture<DefaultApp>
 {
-    public sealed class App() : ApiFactory;
-
     private static readonly string[] Methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "PROPFIND", "BREW", "get", "XYZZY", "M-SEARCH"];
 
     [Fact]

@@ -14,29 +14,25 @@ namespace Api.Tests.Realtime;
 public sealed class BackplaneReadinessTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
-    private readonly string _folder = TempFolder.Create("api-tests-backplane-ready");
     private RedisServer _redis = null!;
-    private AppProcess _app = null!;
+    private TempApp _app = null!;
 
     public async Task InitializeAsync()
     {
         _redis = await RedisServer.StartAsync();
         await _redis.KillAsync(); // its port known, nothing listening: Redis down from the app's first second
-        _app = await AppProcess.StartAsync(_folder, new Dictionary<string, string?>
+        _app = await TempApp.StartAsync(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(_folder, "app.db")}",
             ["ConnectionStrings:Redis"] = _redis.ConnectionString,
-            ["Email:PickupDirectory"] = Path.Combine(_folder, "mail"),
             ["Health:CheckTimeoutMilliseconds"] = "2000",
             ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
-        });
+        }, name: "backplane-ready");
     }
 
     public async Task DisposeAsync()
     {
         await _app.DisposeAsync();
         await _redis.DisposeAsync();
-        TempFolder.Delete(_folder);
     }
 
     [Fact]

@@ -14,18 +14,16 @@ public sealed partial class JavaScriptClientTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
     private static readonly string ClientFolder = MonitoringConfig.RepositoryFile("tests/signalr-js");
-    private readonly string _folder = TempFolder.Create("api-tests-signalr-js");
-    private readonly int _port = FreePort.Next();
     private readonly string _script = Path.Combine(ClientFolder, $".readme-snippet-{Guid.NewGuid():N}.mjs");
-    private AppProcess _app = null!;
+    private TempApp _app = null!;
 
-    public async Task InitializeAsync() => _app = await StartAppAsync();
+    public async Task InitializeAsync() =>
+        _app = await TempApp.StartAsync(new Dictionary<string, string?> { ["Shutdown:DrainSeconds"] = "1" }, name: "signalr-js");
 
     public async Task DisposeAsync()
     {
         await _app.DisposeAsync();
         File.Delete(_script);
-        TempFolder.Delete(_folder);
     }
 
     [Fact]
@@ -35,7 +33,7 @@ public sealed partial class JavaScriptClientTests : IAsyncLifetime
             "tests/signalr-js has no node_modules: run ./test.sh, or npm ci --prefix tests/signalr-js (Node.js 20+)");
         var snippet = ReadmeSnippet();
         Assert.Contains(".withAutomaticReconnect()", snippet, StringComparison.Ordinal);
-        var address = $"http://127.0.0.1:{_port}/ws";
+        var address = new Uri(_app.BaseAddress, "/ws").ToString();
         File.WriteAllText(_script, snippet.Replace("http://localhost:3000/ws", address, StringComparison.Ordinal) + """
 
             connection.onreconnecting(error => console.log("reconnecting:", error?.message));
@@ -53,8 +51,7 @@ public sealed partial class JavaScriptClientTests : IAsyncLifetime
         Assert.True(exit == 0, $"exit {exit}\n--- app ---\n{_app.Output}\n--- client ---\n{client.Output}");
         // Reconnections before the exit went to the draining instance (the only one here), which sent them on again.
         var reconnectedBefore = Reconnections(client);
-        await _app.DisposeAsync();
-        _app = await StartAppAsync();
+        await _app.RestartAsync();
 
         await Eventually.HoldsAsync(() => Reconnections(client) > reconnectedBefore, Patience, "the client reconnected",
             () => $"--- client ---\n{client.Output}\n--- app ---\n{_app.Output}");
@@ -71,13 +68,6 @@ public sealed partial class JavaScriptClientTests : IAsyncLifetime
         await Eventually.HoldsAsync(() => client.Output.Contains($"new user {user.Id}", StringComparison.Ordinal), Patience,
             $"the snippet to print the sign-up {user.Id}", () => client.Output);
     }
-
-    private Task<AppProcess> StartAppAsync() => AppProcess.StartAsync(_folder, new Dictionary<string, string?>
-    {
-        ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(_folder, "app.db")}",
-        ["Email:PickupDirectory"] = Path.Combine(_folder, "mail"),
-        ["Shutdown:DrainSeconds"] = "1",
-    }, _port);
 
     /// <summary>The js block of README.md's Real-time section.</summary>
     private static string ReadmeSnippet()

@@ -5,10 +5,8 @@ namespace Api.Tests.Realtime;
 
 /// <summary>The metric's name and type are a contract with the seed's dashboards; a fresh app with no client yet.</summary>
 [Collection(InProcessApp.Name)]
-public sealed class RealtimeMetricsTests(RealtimeMetricsTests.App app) : IClassFixture<RealtimeMetricsTests.App>
+public sealed class RealtimeMetricsTests(DefaultApp app) : IClassFixture<DefaultApp>
 {
-    public sealed class App() : ApiFactory;
-
     [Fact]
     public async Task The_gauge_is_exported_under_the_seeds_name_as_a_gauge_reading_zero_before_any_connection()
     {

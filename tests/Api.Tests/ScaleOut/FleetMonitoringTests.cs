@@ -21,15 +21,15 @@ public sealed partial class FleetMonitoringTests : IAsyncLifetime
     private const int Instances = 3;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private readonly string _folder = TempFolder.Create("api-tests-fleet-monitoring");
-    private readonly List<AppProcess> _apps = [];
+    private TempFleet? _fleet;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        foreach (var app in _apps)
+        if (_fleet is not null)
         {
-            await app.DisposeAsync();
+            await _fleet.DisposeAsync();
         }
 
         TempFolder.Delete(_folder);
@@ -39,20 +39,14 @@ public sealed partial class FleetMonitoringTests : IAsyncLifetime
     public async Task Prometheus_discovers_every_instance_the_dashboard_and_rules_read_the_fleet_and_alerts_are_per_instance()
     {
         var database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync("fleet_monitoring");
-        // The first instance migrates the empty database alone; the others find it migrated.
-        for (var i = 0; i < Instances; i++)
+        _fleet = await TempApp.StartFleetAsync(Instances, new Dictionary<string, string?>
         {
-            var folder = Path.Combine(_folder, $"app{i}");
-            Directory.CreateDirectory(folder);
-            _apps.Add(await AppProcess.StartAsync(folder, new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Postgres"] = database,
-                ["Email:PickupDirectory"] = Path.Combine(folder, "mail"),
-                ["Metrics:ApiKey"] = Key,
-            }, environment: new Dictionary<string, string?> { ["HOME"] = folder }));
-        }
+            ["ConnectionStrings:Postgres"] = database,
+            ["Metrics:ApiKey"] = Key,
+        }, "fleet-monitoring");
+        var apps = _fleet.Instances;
 
-        var instances = _apps.Select(a => $"127.0.0.1:{a.BaseAddress.Port}").ToList();
+        var instances = apps.Select(a => $"127.0.0.1:{a.BaseAddress.Port}").ToList();
         var port = FreePort.Next();
         var nothing = "127.0.0.1:1"; // the exporters and Alertmanager are not what this test is about
         var config = MonitoringConfig.WritePrometheus(_folder, new Dictionary<string, string>
@@ -65,7 +59,7 @@ public sealed partial class FleetMonitoringTests : IAsyncLifetime
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         using var stop = new CancellationTokenSource();
-        var traffic = TrafficUntilAsync(http, stop.Token);
+        var traffic = TrafficUntilAsync(apps, http, stop.Token);
         try
         {
             await Eventually.HoldsAsync(async () => (await prometheus.TargetsAsync()).Count(t => t.Job == "api" && t.Health == "up") == Instances,
@@ -88,10 +82,10 @@ public sealed partial class FleetMonitoringTests : IAsyncLifetime
             await traffic;
         }
 
-        _apps[1].Kill();
+        apps[1].Kill();
         await Eventually.HoldsAsync(async () =>
         {
-            foreach (var app in _apps.Where(a => !a.HasExited))
+            foreach (var app in apps.Where(a => !a.Process.HasExited))
             {
                 await http.GetAsync(new Uri(app.BaseAddress, "/api/users"));
             }
@@ -186,11 +180,11 @@ public sealed partial class FleetMonitoringTests : IAsyncLifetime
     private static partial Regex Strings();
 
     /// <summary>Reads, lists and sign-ups on every instance until stopped, so that rates, quantiles and the queue have data.</summary>
-    private async Task TrafficUntilAsync(HttpClient http, CancellationToken stop)
+    private static async Task TrafficUntilAsync(IReadOnlyList<TempApp> apps, HttpClient http, CancellationToken stop)
     {
         for (var round = 0; !stop.IsCancellationRequested; round++)
         {
-            foreach (var app in _apps)
+            foreach (var app in apps)
             {
                 try
                 {

@@ -13,23 +13,17 @@ namespace Api.Tests.ScaleOut;
 public sealed class FleetRateLimitTests : IAsyncLifetime
 {
     private const int Limit = 5;
-    private readonly List<string> _folders = [];
     private RedisServer _redis = null!;
 
     public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _redis.DisposeAsync();
-        _folders.ForEach(TempFolder.Delete);
-    }
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
 
     [Fact]
     public async Task Two_instances_share_one_count_per_client_and_a_restart_does_not_reset_it()
     {
-        var (folderA, folderB) = (Folder(), Folder());
-        var a = await StartAsync(folderA);
-        await using var b = await StartAsync(folderB);
+        await using var fleet = await TempApp.StartFleetAsync(2, Settings(), "fleet-limit");
+        var (a, b) = (fleet[0], fleet[1]);
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 4 * Limit; i++)
@@ -41,15 +35,14 @@ public sealed class FleetRateLimitTests : IAsyncLifetime
         Assert.Equal(3 * Limit, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
 
         Assert.Equal(0, await a.TerminateAsync(TimeSpan.FromSeconds(60)));
-        await a.DisposeAsync();
-        await using var restarted = await StartAsync(folderA);
-        Assert.Equal(HttpStatusCode.TooManyRequests, await SignUpAsync(client, restarted, "after-restart"));
+        await a.RestartAsync();
+        Assert.Equal(HttpStatusCode.TooManyRequests, await SignUpAsync(client, a, "after-restart"));
     }
 
     [Fact]
     public async Task With_redis_hung_the_limit_fails_open_to_the_instance_count_without_errors_or_waits_and_logs_once()
     {
-        await using var app = await StartAsync(Folder());
+        await using var app = await TempApp.StartAsync(Settings(), "fleet-limit", ownHome: true);
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         for (var i = 0; i < Limit; i++)
         {
@@ -88,22 +81,20 @@ public sealed class FleetRateLimitTests : IAsyncLifetime
             TimeSpan.FromSeconds(60), "the rate limit's Redis back", () => app.Output);
     }
 
-    private static async Task<HttpStatusCode> SignUpAsync(HttpClient client, AppProcess app, string name)
+    private static async Task<HttpStatusCode> SignUpAsync(HttpClient client, TempApp app, string name)
     {
         using var response = await client.PostAsJsonAsync(new Uri(app.BaseAddress, "/api/users"), new { name, email = $"{name}-{Guid.NewGuid():N}@example.com" });
         Assert.True((int)response.StatusCode < 500, $"{name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}\n{app.Output}");
         return response.StatusCode;
     }
 
-    private Task<AppProcess> StartAsync(string folder) => AppProcess.StartAsync(folder, new Dictionary<string, string?>
+    private Dictionary<string, string?> Settings() => new()
     {
-        ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "app.db")}",
         ["ConnectionStrings:Redis"] = _redis.ConnectionString,
-        ["Email:PickupDirectory"] = Path.Combine(folder, "mail"),
         ["RateLimit:Enabled"] = "true",
         ["RateLimit:SignUpsPerMinute"] = Limit.ToString(),
         ["Shutdown:DrainSeconds"] = "0",
-    }, environment: new Dictionary<string, string?> { ["HOME"] = folder });
+    };
 
     private static int Count(string text, string what)
     {
@@ -114,12 +105,5 @@ public sealed class FleetRateLimitTests : IAsyncLifetime
         }
 
         return count;
-    }
-
-    private string Folder()
-    {
-        var folder = TempFolder.Create("api-tests-fleet-limit");
-        _folders.Add(folder);
-        return folder;
     }
 }

@@ -30,46 +30,45 @@ public sealed class FleetTests(ITestOutputHelper output) : IAsyncLifetime
     private const string Key = "fleet-dashboard-key";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private readonly List<string> _folders = [];
-    private readonly int[] _ports = Enumerable.Range(0, Instances).Select(_ => FreePort.Next()).ToArray();
-    private readonly AppProcess?[] _apps = new AppProcess?[Instances];
     private readonly System.Text.StringBuilder _stoppedLogs = new();
-    private string _database = "";
     private RedisServer _redis = null!;
     private SmtpSink _smtp = null!;
+    private TempFleet _apps = null!;
     private HaproxyServer _haproxy = null!;
 
     public async Task InitializeAsync()
     {
-        _database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync("fleet");
+        var database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync("fleet");
         _redis = await RedisServer.StartAsync();
         _smtp = await SmtpSink.StartAsync();
-        for (var i = 0; i < Instances; i++)
+        _apps = await TempApp.StartFleetAsync(Instances, new Dictionary<string, string?>
         {
-            _folders.Add(TempFolder.Create($"api-tests-fleet-{i}"));
-        }
-
-        // The first instance migrates the empty database alone; the others find it migrated.
-        _apps[0] = await StartAsync(0);
-        var rest = await Task.WhenAll(Enumerable.Range(1, Instances - 1).Select(StartAsync));
-        rest.CopyTo(_apps, 1);
-        _haproxy = await HaproxyServer.StartAsync(_ports);
+            ["ConnectionStrings:Postgres"] = database,
+            ["ConnectionStrings:Redis"] = _redis.ConnectionString,
+            ["Email:Smtp:Host"] = "127.0.0.1",
+            ["Email:Smtp:Port"] = _smtp.Port.ToString(),
+            ["Metrics:ApiKey"] = Key,
+            ["Queue:Dashboard:ApiKey"] = Key,
+            ["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1",
+            ["RateLimit:Enabled"] = "true",
+            ["RateLimit:SignUpsPerMinute"] = SignUpLimit.ToString(),
+            ["Health:CheckTimeoutMilliseconds"] = "2000", // a shared 2-core machine; the check interval is 1 s anyway
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+            ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
+        }, "fleet");
+        _haproxy = await HaproxyServer.StartAsync(_apps.Instances.Select(app => app.BaseAddress.Port).ToList());
     }
 
     public async Task DisposeAsync()
     {
-        foreach (var app in _apps)
+        foreach (var disposable in new IAsyncDisposable?[] { _apps, _haproxy, _smtp, _redis })
         {
-            if (app is not null)
+            if (disposable is not null)
             {
-                await app.DisposeAsync();
+                await disposable.DisposeAsync();
             }
         }
-
-        await _haproxy.DisposeAsync();
-        await _smtp.DisposeAsync();
-        await _redis.DisposeAsync();
-        _folders.ForEach(TempFolder.Delete);
     }
 
     [Fact]
@@ -94,7 +93,7 @@ public sealed class FleetTests(ITestOutputHelper output) : IAsyncLifetime
 
             var counts = string.Join(", ", statuses.GroupBy(s => s).Select(g => $"{(int)g.Key}: {g.Count()}"));
             Assert.True(statuses.Count(s => s == HttpStatusCode.Created) == SignUpLimit && statuses.Count(s => s == HttpStatusCode.TooManyRequests) == 2 * SignUpLimit,
-                $"{counts}\n{string.Join("\n", _apps.Select(a => a!.Output))}");
+                $"{counts}\n{_apps.Output}");
         }
 
         var sockets = await Task.WhenAll(Enumerable.Range(0, WebSocketClients).Select(_ => WebSocketClient.ConnectAsync(new Uri(_haproxy.BaseAddress, "/ws"))));
@@ -105,16 +104,13 @@ public sealed class FleetTests(ITestOutputHelper output) : IAsyncLifetime
         var timesToReady = new List<TimeSpan>();
         for (var i = 0; i < Instances; i++)
         {
-            Assert.Equal(0, await _apps[i]!.TerminateAsync(Patience));
-            var output = _apps[i]!.Output;
+            Assert.Equal(0, await _apps[i].TerminateAsync(Patience));
+            var output = _apps[i].Output;
             Assert.False(output.Contains("fail:", StringComparison.Ordinal), output);
             _stoppedLogs.Append(output);
-            await _apps[i]!.DisposeAsync();
-            _apps[i] = null;
             var clock = Stopwatch.StartNew();
-            _apps[i] = await StartAsync(i);
-            using var direct = new HttpClient { BaseAddress = _apps[i]!.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
-            await Eventually.HoldsAsync(async () => (await direct.GetAsync("/health/ready")).IsSuccessStatusCode, Patience, $"instance {i} ready again", () => _apps[i]!.Output);
+            await _apps[i].RestartAsync();
+            await _apps[i].WaitUntilReadyAsync();
             timesToReady.Add(clock.Elapsed);
             await Task.Delay(TimeSpan.FromSeconds(2.5)); // haproxy's next check (inter 1s, rise 1) takes it back in
         }
@@ -133,7 +129,7 @@ public sealed class FleetTests(ITestOutputHelper output) : IAsyncLifetime
         // The limit held for each client address through the restarts: one window of the limit, a second if the load
         // outlasted the first minute. Unless an instance found Redis slower than FleetRedis.Timeout and, as designed,
         // counted on its own for a while (a busy 2-core host can do that): then the log says so, and it is reported.
-        var logs = _stoppedLogs + string.Join("\n", _apps.Select(a => a!.Output));
+        var logs = _stoppedLogs + _apps.Output;
         var fallbacks = logs.Split("The rate limits' Redis is unavailable").Length - 1;
         var windows = (int)Math.Ceiling(load.Elapsed.TotalMinutes);
         output.WriteLine($"sign-ups per client: {string.Join(", ", load.Created.GroupBy(c => c.Worker).OrderBy(g => g.Key).Select(g => g.Count()))}; local fallbacks {fallbacks}");
@@ -162,9 +158,9 @@ public sealed class FleetTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         // The session from before the restart opens the dashboard on every (restarted) instance.
-        foreach (var app in _apps)
+        foreach (var app in _apps.Instances)
         {
-            Assert.Equal(HttpStatusCode.OK, await browser.DashboardAsync(app!.BaseAddress));
+            Assert.Equal(HttpStatusCode.OK, await browser.DashboardAsync(app.BaseAddress));
         }
 
         foreach (var socket in sockets)
@@ -190,29 +186,6 @@ public sealed class FleetTests(ITestOutputHelper output) : IAsyncLifetime
             return true;
         }, Patience, "every instance up behind haproxy", () => _haproxy.Output);
         await Task.Delay(TimeSpan.FromSeconds(1.5));
-    }
-
-    private Task<AppProcess> StartAsync(int i)
-    {
-        var folder = _folders[i];
-        var home = Path.Combine(folder, "home");
-        Directory.CreateDirectory(home);
-        return AppProcess.StartAsync(folder, new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = _database,
-            ["ConnectionStrings:Redis"] = _redis.ConnectionString,
-            ["Email:Smtp:Host"] = "127.0.0.1",
-            ["Email:Smtp:Port"] = _smtp.Port.ToString(),
-            ["Metrics:ApiKey"] = Key,
-            ["Queue:Dashboard:ApiKey"] = Key,
-            ["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1",
-            ["RateLimit:Enabled"] = "true",
-            ["RateLimit:SignUpsPerMinute"] = SignUpLimit.ToString(),
-            ["Health:CheckTimeoutMilliseconds"] = "2000", // a shared 2-core machine; the check interval is 1 s anyway
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
-            ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
-        }, _ports[i], environment: new Dictionary<string, string?> { ["HOME"] = home });
     }
 
     /// <summary>A client whose connections come from <paramref name="source"/>, one of many 127.0.0.x "clients" through haproxy.</summary>

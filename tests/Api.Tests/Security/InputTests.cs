@@ -11,13 +11,8 @@ namespace Api.Tests.Security;
 
 /// <summary>What the API accepts can be stored (PostgreSQL, the strictest store) and mailed (MimeKit, the mailer).</summary>
 [Collection(InProcessApp.Name)]
-public sealed class InputTests(InputTests.App app) : IClassFixture<InputTests.App>
+public sealed class InputTests(PostgresApp app) : IClassFixture<PostgresApp>
 {
-    public sealed class App() : ApiFactory(new Dictionary<string, string?>
-    {
-        ["ConnectionStrings:Postgres"] = PostgresServer.SharedAsync().GetAwaiter().GetResult().CreateDatabaseAsync("input").GetAwaiter().GetResult(),
-    });
-
     private readonly HttpClient _client = new() { BaseAddress = app.BaseAddress };
 
     private Task<HttpResponseMessage> SignUpAsync(string name, string email) =>

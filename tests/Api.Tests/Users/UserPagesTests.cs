@@ -202,16 +202,7 @@ public abstract class UserPagesTests(ApiFactory app) : IDisposable
 }
 
 [Collection(InProcessApp.Name)]
-public sealed class UserPagesOnSqliteTests(UserPagesOnSqliteTests.App app) : UserPagesTests(app), IClassFixture<UserPagesOnSqliteTests.App>
-{
-    public sealed class App() : ApiFactory;
-}
+public sealed class UserPagesOnSqliteTests(DefaultApp app) : UserPagesTests(app), IClassFixture<DefaultApp>;
 
 [Collection(InProcessApp.Name)]
-public sealed class UserPagesOnPostgresTests(UserPagesOnPostgresTests.App app) : UserPagesTests(app), IClassFixture<UserPagesOnPostgresTests.App>
-{
-    public sealed class App() : ApiFactory(new Dictionary<string, string?>
-    {
-        ["ConnectionStrings:Postgres"] = PostgresServer.SharedAsync().GetAwaiter().GetResult().CreateDatabaseAsync("pages").GetAwaiter().GetResult(),
-    });
-}
+public sealed class UserPagesOnPostgresTests(PostgresApp app) : UserPagesTests(app), IClassFixture<PostgresApp>;

@@ -195,17 +195,7 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
 }
 
 [Collection(InProcessApp.Name)]
-public sealed class UsersApiOnSqliteTests(UsersApiOnSqliteTests.App app) : UsersApiTests(app), IClassFixture<UsersApiOnSqliteTests.App>
-{
-    public sealed class App() : ApiFactory;
-}
+public sealed class UsersApiOnSqliteTests(DefaultApp app) : UsersApiTests(app), IClassFixture<DefaultApp>;
 
 [Collection(InProcessApp.Name)]
-public sealed class UsersApiOnPostgresTests(UsersApiOnPostgresTests.App app) : UsersApiTests(app), IClassFixture<UsersApiOnPostgresTests.App>
-{
-    /// <summary>The same app with ConnectionStrings:Postgres pointing at a fresh database on the shared test server.</summary>
-    public sealed class App() : ApiFactory(new Dictionary<string, string?>
-    {
-        ["ConnectionStrings:Postgres"] = PostgresServer.SharedAsync().GetAwaiter().GetResult().CreateDatabaseAsync("users").GetAwaiter().GetResult(),
-    });
-}
+public sealed class UsersApiOnPostgresTests(PostgresApp app) : UsersApiTests(app), IClassFixture<PostgresApp>;
