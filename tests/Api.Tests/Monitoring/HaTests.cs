@@ -152,22 +152,35 @@ public sealed partial class HaTests(HaStack stack) : IClassFixture<HaStack>
         {
             // Grafana's variables as for a dashboard range of PanelWindow, with $__rate_interval as long.
             var expr = Dashboards.Substitute(query.Expr.Replace("$__range", $"{(int)PanelWindow.TotalSeconds}s", StringComparison.Ordinal), PanelWindow / 4);
+            var where = $"{query.Dashboard} #{query.PanelId} \"{query.PanelTitle}\" {query.RefId}: {expr}";
+            // A quantile is compared by the bucket rates it is computed from: at a few requests a second, interpolating
+            // in the sparse top buckets turns the engines' small differences at a window's edge into whole buckets
+            // (a p99 of 0.054 on the replicas and 0.023 on the store under load), which says nothing about the store.
+            // The quantile itself must still answer there with the same series.
+            var quantile = QuantileOfBuckets().Match(expr);
+            await CompareAsync(expr, where, values: !quantile.Success);
+            if (quantile.Success)
+            {
+                await CompareAsync(quantile.Groups["buckets"].Value, $"{where}\n  its buckets", values: true);
+            }
+        }
+
+        async Task CompareAsync(string expr, string where, bool values)
+        {
             var first = await AnswerAsync(stack.ReplicaApis[0], expr, at);
             var second = await AnswerAsync(stack.ReplicaApis[1], expr, at);
             var stored = await AnswerAsync(Store, expr, at);
-            var where = $"{query.Dashboard} #{query.PanelId} \"{query.PanelTitle}\" {query.RefId}: {expr}";
             if (first.Type != stored.Type || !first.Values.Keys.Order(StringComparer.Ordinal).SequenceEqual(stored.Values.Keys.Order(StringComparer.Ordinal)))
             {
                 differences.Add($"{where}\n  Prometheus {first.Type} [{string.Join("; ", first.Values.Keys)}]\n  VictoriaMetrics {stored.Type} [{string.Join("; ", stored.Values.Keys)}]");
-                continue;
+                return;
             }
 
-            var buckets = await BucketBoundsAsync(stack.ReplicaApis[0], expr, at);
-            foreach (var (series, value) in first.Values)
+            foreach (var (series, value) in values ? first.Values : [])
             {
                 compared++;
                 var other = second.Values.GetValueOrDefault(series, value);
-                if (!Agrees(Math.Min(value, other), Math.Max(value, other), stored.Values[series], buckets))
+                if (!Agrees(Math.Min(value, other), Math.Max(value, other), stored.Values[series]))
                 {
                     differences.Add($"{where}\n  {series}: Prometheus replicas {value} and {other}, VictoriaMetrics {stored.Values[series]}");
                 }
@@ -179,13 +192,12 @@ public sealed partial class HaTests(HaStack stack) : IClassFixture<HaStack>
     }
 
     [Fact]
-    public void A_quantile_agrees_within_its_bucket_and_not_in_the_next()
+    public void Every_quantile_panel_is_compared_by_its_buckets()
     {
-        double[] buckets = [0.025, 0.05, 0.1, 0.25];
-        Assert.True(Agrees(0.0555, 0.0555, 0.1, buckets));
-        Assert.False(Agrees(0.0555, 0.0555, 0.13, buckets));
-        Assert.False(Agrees(0.0555, 0.0555, 0.1, []));
-        Assert.False(Agrees(0.2, 0.2, 0.4, [])); // twice the replicas' answer
+        var quantiles = Dashboards.Queries().Where(q => q.Expr.Contains("histogram_quantile", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(quantiles);
+        Assert.All(quantiles, q => Assert.Matches(@"^sum by \([a-z, ]*le\) \(rate\([a-z_]+_bucket\{", QuantileOfBuckets().Match(q.Expr).Groups["buckets"].Value));
+        Assert.False(Agrees(0.2, 0.2, 0.4)); // twice the replicas' answer, as a bucket rate summed over both replicas would be
     }
 
     /// <summary>The panels' windows ($__rate_interval, $__range): twenty of the test's 1 s scrapes.</summary>
@@ -200,41 +212,15 @@ public sealed partial class HaTests(HaStack stack) : IClassFixture<HaStack>
     /// on both replicas and 0.2225 on the store in one CI run (10.3 %). What must not pass: an answer twice as large
     /// (both replicas' samples summed), an empty one, one off by a counter's whole value (a reset read where the
     /// replicas' samples interleave).
-    /// <para>
-    /// A quantile of a histogram agrees anywhere in the bucket the replicas' answers fall in: both engines interpolate
-    /// inside the bucket the rank lands in, so the small differences in the buckets' rates above move it across that
-    /// bucket (a p95 of 0.055 on the replicas and 0.1, the bucket's upper bound, on the store, at a few requests a
-    /// second), never into another one.
-    /// </para>
     /// </summary>
-    private static bool Agrees(double low, double high, double stored, IReadOnlyList<double> buckets)
+    private static bool Agrees(double low, double high, double stored)
     {
         var slack = Math.Max(0.02, 0.25 * Math.Max(Math.Abs(low), Math.Abs(high)));
-        if (stored >= low - slack && stored <= high + slack)
-        {
-            return true;
-        }
-
-        var below = buckets.LastOrDefault(bound => bound < low);
-        var above = buckets.FirstOrDefault(bound => bound >= high, double.NaN);
-        return buckets.Count > 0 && stored >= below && stored <= above;
+        return stored >= low - slack && stored <= high + slack;
     }
 
-    /// <summary>The upper bounds (<c>le</c>) of the histogram a histogram_quantile query reads; none for any other query.</summary>
-    private static async Task<IReadOnlyList<double>> BucketBoundsAsync(PromQlClient api, string expr, DateTimeOffset at)
-    {
-        if (!expr.Contains("histogram_quantile", StringComparison.Ordinal) || BucketMetric().Match(expr) is not { Success: true } bucket)
-        {
-            return [];
-        }
-
-        var (_, series) = await api.QueryAsync($"count by (le) ({bucket.Value})", at);
-        return series.Select(s => s.Labels["le"]).Where(le => le != "+Inf")
-            .Select(le => double.Parse(le, System.Globalization.CultureInfo.InvariantCulture)).Order().ToList();
-    }
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"\b[a-z_:][a-z0-9_:]*_bucket\b")]
-    private static partial System.Text.RegularExpressions.Regex BucketMetric();
+    [System.Text.RegularExpressions.GeneratedRegex(@"^histogram_quantile\(\s*[0-9.]+\s*,\s*(?<buckets>.+)\)(\s*>=\s*0)?$")]
+    private static partial System.Text.RegularExpressions.Regex QuantileOfBuckets();
 
     private async Task<(string Type, Dictionary<string, double> Values)> AnswerAsync(PromQlClient api, string expr, DateTimeOffset at)
     {
