@@ -9,10 +9,9 @@ namespace Api.Tests.Email;
 
 [Collection(InProcessApp.Name)]
 // One app and SMTP sink for the class, warmed by one email before the first test (EmailQueueFixture), so no test relies
-// on what another did; each measures its own change (counters, sessions, mails to its own addresses). An app per test
-// was tried: about one fresh in-process app in fifteen never counted its warm-up job as completed, though the mail
-// arrived (queue_jobs_completed_total 0 after 120 s, two SMTP sessions; under CPU load, with earlier apps disposed in
-// the same process, never in the service's one-app process), so apps are not made more often than once per class.
+// on what another did; each measures its own change (counters, sessions, mails to its own addresses). (An app per test
+// once left about one fresh app in fifteen with queue_jobs_completed_total at 0 though its mail arrived: the previous
+// app's meters outlived its disposal and took the new app's series with them; ApiFactory.DisposeAsync now waits.)
 public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<EmailQueueFixture>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
