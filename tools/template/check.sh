@@ -67,7 +67,7 @@ check_left_out() { # dir
     found+=$(cd "$dir" && grep -rnE -- "$pattern" $where 2> /dev/null | sed "s/^/[$off] /")
   done << EOF
 realtime;/ws\b|SignalR;${docs[*]}
-sendsEmail;[Ww]elcome email|Email:(Smtp|From|Outbox)|queue_outbox_;${docs[*]} prometheus grafana deploy
+sendsEmail;[Ww]elcome email|Email(:|__)(Smtp|From|Outbox)|EMAIL_FROM|queue_outbox_;${docs[*]} prometheus grafana deploy docker-compose.yml .env.example
 users;/api/users;${docs[*]} tests src
 sqlite;nothing to install|embedded defaults: SQLite;README.md
 EOF
@@ -102,7 +102,11 @@ check_answers() { # dir [env...]
   users_status=$(curl -s -o /dev/null -w '%{http_code}' "$base/api/users")
   if [[ $realtime == true ]]; then [[ $ws == 400 ]] || fail "$dir: /ws answered $ws, not the hub's 400 to a plain GET"
   else [[ $ws == 404 ]] || fail "$dir: /ws answered $ws although the hub was left out"; fi
-  if [[ $users == true ]]; then [[ $users_status == 200 ]] || fail "$dir: GET /api/users answered $users_status"
+  if [[ $users == true ]]; then
+    [[ $users_status == 200 ]] || fail "$dir: GET /api/users answered $users_status"
+    # A sign-up writes the users table its migrations made (a fresh InitialCreate without the email's outbox).
+    users_status=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' -d '{"name":"Ada","email":"ada@example.com"}' "$base/api/users")
+    [[ $users_status == 201 ]] || fail "$dir: POST /api/users answered $users_status: $(tail -n 20 "$log")"
   else [[ $users_status == 404 ]] || fail "$dir: GET /api/users answered $users_status although the users resource was left out"; fi
 }
 
@@ -178,7 +182,7 @@ instance() { # folder database options...
   else
     check_answers "$dir"
   fi
-  ok "$instance: answers /, /health/ready, /metrics as $service on $database; /ws $([[ $realtime == true ]] && echo the hub || echo 404), /api/users $([[ $users == true ]] && echo 200 || echo 404)"
+  ok "$instance: answers /, /health/ready, /metrics as $service on $database; /ws $([[ $realtime == true ]] && echo the hub || echo 404), /api/users $([[ $users == true ]] && echo "200, POST 201" || echo 404)"
   [[ $instance == default ]] || check_no_orphan_queries "$dir"
   check_own_checks "$dir"
 }
