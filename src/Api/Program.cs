@@ -2,7 +2,9 @@ using Api;
 using Api.ApiDocs;
 using Api.Configuration;
 using Api.Data;
+//#if (sendsEmail)
 using Api.Email;
+//#endif
 using Api.Errors;
 using Api.Jwt;
 using Api.Observability;
@@ -13,7 +15,9 @@ using Api.Realtime;
 using Api.ScaleOut;
 using Api.Security;
 using Api.ServiceDefaults;
+//#if (users)
 using Api.Users;
+//#endif
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContentRoot.Resolve(args) });
 
@@ -21,12 +25,16 @@ builder.AddServiceDefaults();
 builder.AddSecurity();
 builder.AddJwt();
 builder.AddData();
+//#if (users)
 builder.AddUsers();
+//#endif
 //#if (realtime)
 builder.AddRealtime();
 //#endif
 builder.AddQueue();
+//#if (sendsEmail)
 builder.AddEmail();
+//#endif
 builder.AddApiDocs();
 builder.AddScaleOut();
 
@@ -52,7 +60,9 @@ app.UseAntiforgery();
 
 app.MapDefaultEndpoints();
 app.MapRoot();
+//#if (users)
 app.MapUsers();
+//#endif
 //#if (realtime)
 app.MapRealtime();
 //#endif

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# The `dotnet new` template (.template.config/template.json), tested as a team uses it: installed into a throwaway
-# hive, instantiated as Acme.Orders with the default options and with every optional feature left out, and each
-# instance checked as a product of its own: no leftover of the boilerplate's names anywhere in its tree, builds with
-# warnings as errors, starts and answers GET /, /health/ready and /metrics with its own service_name, and passes a
-# quick subset of its own checks (promtool on its rules, its dashboard tests). Prints one line per step; exits 1 at
-# the first failure, naming it. Reuses the NuGet cache; each instance is built once.
+# The `dotnet new` template (.template.config/template.json), tested as a team uses it: packed into a .nupkg
+# (tools/template/Template.csproj), installed into a throwaway hive, instantiated as Acme.Orders, and each instance
+# checked as a product of its own: no leftover of the boilerplate's names anywhere in its tree, nor of the features it
+# left out in its docs and tests; builds with warnings as errors; starts and answers GET /, /health/ready and /metrics
+# with its own service_name; no panel, rule or manifest reads a metric of a left-out feature; passes a quick subset of
+# its own checks (promtool on its rules, its dashboard tests). Prints one line per step; exits 1 at the first failure,
+# naming it. Reuses the NuGet cache; each instance is built once.
 #
-#   tools/template/check.sh            both instances
-#   tools/template/check.sh default    only the default one (sqlite, every sample kept)
-#   tools/template/check.sh lean       only the lean one (postgres, every sample left out)
-#   tools/template/check.sh names      both, only instantiated and searched for old names (seconds, no build)
+#   tools/template/check.sh            default and minimal, installed from the .nupkg (what ./test.sh runs)
+#   tools/template/check.sh default    sqlite, every sample kept
+#   tools/template/check.sh minimal    postgres, every sample left out (--users false --email false --realtime false)
+#   tools/template/check.sh lean       postgres, --realtime false
+#   tools/template/check.sh noemail    sqlite, --email false (the users resource kept)
+#   tools/template/check.sh names      the four, only instantiated and searched for leftovers (seconds, no build)
+#   tools/template/check.sh pack       only the .nupkg: packed, its contents checked, installed
 #   KEEP=1 tools/template/check.sh     keeps the instances (their folder is printed) to look at
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 name=Acme.Orders
 service=acme-orders
 work=$(mktemp -d /tmp/template-check.XXXXXX)
+which=${1:-all}
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null; wait "$pid" 2> /dev/null; done
@@ -29,6 +34,7 @@ ok() { echo "template: $*: ok"; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 pg_bin=$(compgen -G "/usr/lib/postgresql/*/bin" | sort -V | tail -n 1)
 as_postgres() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+docs=(README.md MONITORING.md RUNBOOKS.md GRAFANA_SETUP.md GRAFANA_SETUP.ko.md)
 
 # What a team would otherwise rename by hand. Generic on purpose: it greps the whole instance, so a file another change
 # adds that leaks the boilerplate's names fails here, naming the file.
@@ -50,6 +56,23 @@ check_api_words_kept() { # dir
     in_instance=$(grep -rhoP -- "$pattern" "$1" | wc -l)
     ((in_repo == in_instance)) || fail "$1: '$pattern' $in_repo times in the repository, $in_instance in the instance: the template renamed an Api that is not the namespace"
   done
+}
+
+# A left-out feature leaves no word in the docs a reader follows, nor a request in the tests that would fail on it.
+check_left_out() { # dir
+  local dir=$1 found="" pattern where
+  while IFS=';' read -r off pattern where; do
+    [[ ${!off} == false ]] || continue
+    # shellcheck disable=SC2086 # where: a list of paths
+    found+=$(cd "$dir" && grep -rnE -- "$pattern" $where 2> /dev/null | sed "s/^/[$off] /")
+  done << EOF
+realtime;/ws\b|SignalR;${docs[*]}
+sendsEmail;[Ww]elcome email|Email(:|__)(Smtp|From|Outbox)|EMAIL_FROM|queue_outbox_;${docs[*]} prometheus grafana deploy docker-compose.yml .env.example
+users;/api/users;${docs[*]} tests src
+sqlite;nothing to install|embedded defaults: SQLite;README.md
+EOF
+  [[ -z $found ]] || fail "$(basename "$dir"): left-out features still named:
+$found"
 }
 
 # Starts the built app from its project folder (its content root, as `dotnet run` has it) and asks what a platform
@@ -74,7 +97,33 @@ check_answers() { # dir [env...]
   [[ $body == *"\"name\":\"$service\""* ]] || fail "$dir: GET / answered $body"
   curl -sf "$base/metrics" > "$dir.metrics" || fail "$dir: GET /metrics failed"
   grep -q "service_name=\"$service\"" "$dir.metrics" || fail "$dir: /metrics has no service_name=\"$service\""
-  curl -s -o /dev/null -w '%{http_code}' "$base/ws" > "$dir.ws"
+  local ws users_status
+  ws=$(curl -s -o /dev/null -w '%{http_code}' "$base/ws")
+  users_status=$(curl -s -o /dev/null -w '%{http_code}' "$base/api/users")
+  if [[ $realtime == true ]]; then [[ $ws == 400 ]] || fail "$dir: /ws answered $ws, not the hub's 400 to a plain GET"
+  else [[ $ws == 404 ]] || fail "$dir: /ws answered $ws although the hub was left out"; fi
+  if [[ $users == true ]]; then
+    [[ $users_status == 200 ]] || fail "$dir: GET /api/users answered $users_status"
+    # A sign-up writes the users table its migrations made (a fresh InitialCreate without the email's outbox).
+    users_status=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' -d '{"name":"Ada","email":"ada@example.com"}' "$base/api/users")
+    [[ $users_status == 201 ]] || fail "$dir: POST /api/users answered $users_status: $(tail -n 20 "$log")"
+  else [[ $users_status == 404 ]] || fail "$dir: GET /api/users answered $users_status although the users resource was left out"; fi
+}
+
+# What the left-out features exported, named nowhere in the instance's dashboards, rules or manifests: a panel or an
+# alert for a removed feature is removed with it, never left empty. Against the default instance's /metrics.
+check_no_orphan_queries() { # dir
+  local dir=$1 gone metric base found
+  [[ -f $work/default.metrics ]] || { echo "template: $(basename "$dir"): (no default instance ran: its panels are not compared)"; return; }
+  gone=$(comm -23 <(awk '/^# TYPE /{print $3}' "$work/default.metrics" | sort -u) <(awk '/^# TYPE /{print $3}' "$dir.metrics" | sort -u))
+  [[ -n $gone ]] || fail "$(basename "$dir"): exports every metric the default instance does; nothing was left out"
+  for metric in $gone; do
+    base=${metric%_total}
+    if found=$(grep -rlE "\b${base}(_total|_bucket|_sum|_count)?\b" "$dir/grafana" "$dir/prometheus" "$dir/deploy"); then
+      fail "$(basename "$dir"): $metric is gone with its feature but still read by: $(sed "s#^$dir/##" <<< "$found" | tr '\n' ' ')"
+    fi
+  done
+  ok "$(basename "$dir"): no panel, rule or manifest reads a metric of a left-out feature ($(wc -w <<< "$gone") metrics gone: $(tr '\n' ' ' <<< "$gone"))"
 }
 
 # A quick subset of the instance's own checks, not its whole suite: its rules and their unit tests, and its dashboard
@@ -83,50 +132,18 @@ check_own_checks() { # dir
   (cd "$1" && promtool check rules prometheus/alerts.yml > /dev/null && promtool test rules prometheus/*.test.yml > /dev/null) \
     || fail "$1: promtool on its own rules: $(cd "$1" && promtool test rules prometheus/*.test.yml 2>&1 | tail -n 20)"
   local out
-  out=$(cd "$1" && dotnet test "tests/$name.Tests" --no-build --nologo --filter "FullyQualifiedName~Monitoring.DashboardStructureTests" 2>&1) \
-    || fail "$1: its dashboard tests: $(tail -n 30 <<< "$out")"
+  # The dashboard tests, and one class of in-process apps on their own database (the tests' default whatever the
+  # instance's --database; a PostgreSQL default that leaked into the tests would fail it).
+  out=$(cd "$1" && dotnet test "tests/$name.Tests" --no-build --nologo \
+    --filter "FullyQualifiedName~Monitoring.DashboardStructureTests|FullyQualifiedName~Observability.MetricsEndpointTests" 2>&1) \
+    || fail "$1: its dashboard and metrics endpoint tests: $(grep -E 'Failed |Error Message' -A2 <<< "$out" | head -n 30)"
   grep -qE 'Passed:[[:space:]]+[1-9]' <<< "$out" || fail "$1: no dashboard test ran: $(tail -n 10 <<< "$out")"
+  ok "$(basename "$1"): its promtool rule tests, dashboard and metrics endpoint tests pass ($(grep -oE 'Passed:[[:space:]]+[0-9]+' <<< "$out" | tr -s ' '))"
 }
 
-instantiate() { # folder options...
-  local instance=$1 dir="$work/$1"
-  shift
-  dotnet new monitored-api -n "$name" -o "$dir" --debug:custom-hive "$work/hive" "$@" > "$work/new.log" 2>&1 \
-    || fail "dotnet new monitored-api $*: $(cat "$work/new.log")"
-  check_no_leftovers "$dir"
-  ok "$instance: instantiated (${*:-default options}), no old names"
-  [[ $which == names ]] && return
-  local start=$SECONDS
-  (cd "$dir" && dotnet build "$name.slnx" -warnaserror --nologo -v q > "$work/build.log" 2>&1) \
-    || fail "$instance: build: $(grep -E 'error|Error' "$work/build.log" | sort -u | head -n 20)"
-  ok "$instance: builds with warnings as errors ($((SECONDS - start)) s)"
-}
-
-dotnet new install "$root" --debug:custom-hive "$work/hive" > "$work/install.log" 2>&1 \
-  || fail "dotnet new install: $(cat "$work/install.log")"
-ok "installed into a throwaway hive"
-
-which=${1:-all}
-if [[ $which == names ]]; then
-  instantiate default
-  check_api_words_kept "$work/default"
-  ok "default: Api kept in keys, identifiers and job labels"
-  instantiate lean --database postgres --realtime false
-  exit 0
-fi
-if [[ $which == all || $which == default ]]; then
-  instantiate default
-  check_api_words_kept "$work/default"
-  ok "default: Api kept in keys, identifiers and job labels"
-  check_answers "$work/default"
-  [[ $(cat "$work/default.ws") == 400 ]] || fail "default: /ws answered $(cat "$work/default.ws"), not the hub's 400 to a plain GET"
-  ok "default: answers /, /health/ready, /metrics as $service"
-  check_own_checks "$work/default"
-  ok "default: its promtool rule tests and dashboard tests pass"
-fi
-
-# A throwaway PostgreSQL for the instance made with --database postgres (initdb as the postgres user when root).
+# A throwaway PostgreSQL for the instances made with --database postgres (initdb as the postgres user when root).
 start_postgres() {
+  [[ -n ${pg_port:-} ]] && return
   [[ -x $pg_bin/initdb ]] || fail "PostgreSQL is not installed (Debian: apt-get install -y postgresql)"
   pg_dir=$(mktemp -d /tmp/template-pg.XXXXXX)
   [[ $(id -u) -eq 0 ]] && chown postgres "$pg_dir"
@@ -136,29 +153,78 @@ start_postgres() {
     -o "-c fsync=off -c listen_addresses=127.0.0.1 -p $pg_port -k $pg_dir" start > /dev/null || fail "PostgreSQL did not start: $(cat "$pg_dir/log")"
 }
 
-if [[ $which == all || $which == lean ]]; then
-  instantiate lean --database postgres --realtime false
-  grep -q '"Postgres": "Host=localhost;Port=5432' "$work/lean/src/$name/appsettings.json" \
-    && ! grep -q '"Sqlite"' "$work/lean/src/$name/appsettings.json" || fail "lean: appsettings.json does not default to PostgreSQL"
-  start_postgres
-  # The shipped default names localhost:5432; the test's server listens on a free port, so only the port is moved.
-  check_answers "$work/lean" "ConnectionStrings__Postgres=Host=127.0.0.1;Port=$pg_port;Username=app;Database=app"
-  [[ ! -e $work/lean/src/$name/data/app.db ]] || fail "lean: made a SQLite file although its default database is PostgreSQL"
-  [[ $(cat "$work/lean.ws") == 404 ]] || fail "lean: /ws answered $(cat "$work/lean.ws"), the hub was left out"
-  ok "lean: answers /, /health/ready, /metrics as $service on PostgreSQL; no /ws"
-  # What the left-out features exported, named nowhere in the lean instance's dashboards, rules or manifests: a panel
-  # or an alert for a removed feature is removed with it, never left empty.
-  if [[ -f $work/default.metrics ]]; then
-    gone=$(comm -23 <(awk '/^# TYPE /{print $3}' "$work/default.metrics" | sort -u) <(awk '/^# TYPE /{print $3}' "$work/lean.metrics" | sort -u))
-    [[ -n $gone ]] || fail "lean: exports every metric the default instance does; nothing was left out"
-    for metric in $gone; do
-      base=${metric%_total}
-      if found=$(grep -rlE "\b${base}(_total|_bucket|_sum|_count)?\b" "$work/lean/grafana" "$work/lean/prometheus" "$work/lean/deploy"); then
-        fail "lean: $metric is gone with its feature but still read by: $(sed "s#^$work/lean/##" <<< "$found" | tr '\n' ' ')"
-      fi
-    done
-    ok "lean: no panel, rule or manifest reads a metric of a left-out feature ($(wc -w <<< "$gone") metrics gone)"
+# One instance, from `dotnet new` to its own checks. The feature variables (realtime, users, sendsEmail, sqlite) say
+# what it keeps, for the checks above.
+instance() { # folder database options...
+  local instance=$1 database=$2 dir="$work/$1"
+  shift 2
+  realtime=true users=true sendsEmail=true sqlite=true
+  [[ " $* " == *" --realtime false "* ]] && realtime=false
+  [[ " $* " == *" --users false "* ]] && users=false sendsEmail=false
+  [[ " $* " == *" --email false "* ]] && sendsEmail=false
+  [[ $database == postgres ]] && sqlite=false
+  dotnet new monitored-api -n "$name" -o "$dir" --debug:custom-hive "$work/hive" --database "$database" "$@" > "$work/new.log" 2>&1 \
+    || fail "dotnet new monitored-api --database $database $*: $(cat "$work/new.log")"
+  check_no_leftovers "$dir"
+  check_left_out "$dir"
+  [[ -x $dir/test.sh && -x $dir/tools/add-migration.sh ]] || fail "$instance: test.sh or tools/add-migration.sh is not executable (the chmod post action did not run)"
+  ok "$instance: instantiated (--database $database $*), no old names, nothing named of what it left out"
+  [[ $instance == default ]] && check_api_words_kept "$dir" && ok "default: Api kept in keys, identifiers and job labels"
+  [[ $which == names ]] && return
+  local start=$SECONDS
+  (cd "$dir" && dotnet build "$name.slnx" -warnaserror --nologo -v q > "$work/build.log" 2>&1) \
+    || fail "$instance: build: $(grep -E 'error|Error' "$work/build.log" | sort -u | head -n 20)"
+  ok "$instance: builds with warnings as errors ($((SECONDS - start)) s)"
+  if [[ $database == postgres ]]; then
+    grep -q '"Postgres": "Host=localhost;Port=5432' "$dir/src/$name/appsettings.json" && ! grep -q '"Sqlite"' "$dir/src/$name/appsettings.json" \
+      || fail "$instance: appsettings.json does not default to PostgreSQL"
+    start_postgres
+    # The shipped default names localhost:5432; the test's server listens on a free port, so only the port is moved.
+    check_answers "$dir" "ConnectionStrings__Postgres=Host=127.0.0.1;Port=$pg_port;Username=app;Database=$instance"
+    [[ ! -e $dir/src/$name/data/app.db ]] || fail "$instance: made a SQLite file although its default database is PostgreSQL"
+  else
+    check_answers "$dir"
   fi
-  check_own_checks "$work/lean"
-  ok "lean: its promtool rule tests and dashboard tests pass"
+  ok "$instance: answers /, /health/ready, /metrics as $service on $database; /ws $([[ $realtime == true ]] && echo the hub || echo 404), /api/users $([[ $users == true ]] && echo "200, POST 201" || echo 404)"
+  [[ $instance == default ]] || check_no_orphan_queries "$dir"
+  check_own_checks "$dir"
+}
+
+# The package a team installs: `dotnet pack` of tools/template/Template.csproj, holding the tree without what only this
+# repository's development makes (build output, node_modules, benchmarks, databases and mail of local runs).
+pack() {
+  (cd "$root" && dotnet pack tools/template/Template.csproj -o "$work/pack" --nologo -v q > "$work/pack.log" 2>&1) \
+    || fail "dotnet pack tools/template/Template.csproj: $(grep -E 'error|warn' "$work/pack.log" | sort -u | head -n 20)"
+  nupkg=$(compgen -G "$work/pack/*.nupkg") || fail "dotnet pack wrote no .nupkg"
+  local listing bad
+  listing=$(python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$nupkg")
+  grep -qx 'content/.template.config/template.json' <<< "$listing" || fail "$nupkg holds no content/.template.config/template.json"
+  grep -qx 'content/src/Api/Program.cs' <<< "$listing" || fail "$nupkg holds no content/src/Api/Program.cs"
+  bad=$(grep -E '(^|/)(bin|obj|node_modules|TestResults)/|^content/(bench|tools/template|\.git)/|^content/src/Api/data/|\.db$' <<< "$listing" | head -n 5)
+  [[ -z $bad ]] || fail "$nupkg holds files only this repository's development makes: $bad"
+  ok "packed $(basename "$nupkg") ($(wc -l <<< "$listing") files, $(($(stat -c %s "$nupkg") / 1024)) KiB)"
+}
+
+if [[ $which == all || $which == pack ]]; then
+  pack
+  dotnet new install "$nupkg" --debug:custom-hive "$work/hive" > "$work/install.log" 2>&1 || fail "dotnet new install $nupkg: $(cat "$work/install.log")"
+  ok "installed $(basename "$nupkg") into a throwaway hive"
+  [[ $which == pack ]] && exit 0
+else
+  dotnet new install "$root" --debug:custom-hive "$work/hive" > "$work/install.log" 2>&1 || fail "dotnet new install: $(cat "$work/install.log")"
+  ok "installed the folder into a throwaway hive"
 fi
+
+case $which in
+  all) instance default sqlite; instance minimal postgres --users false --email false --realtime false ;;
+  default) instance default sqlite ;;
+  minimal) instance minimal postgres --users false --email false --realtime false ;;
+  lean) instance lean postgres --realtime false ;;
+  noemail) instance noemail sqlite --email false ;;
+  names)
+    instance default sqlite
+    instance lean postgres --realtime false
+    instance noemail sqlite --email false
+    instance minimal postgres --users false --email false --realtime false ;;
+  *) fail "unknown mode $which (default, minimal, lean, noemail, names, pack, or none for default and minimal)" ;;
+esac

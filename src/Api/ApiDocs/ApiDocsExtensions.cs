@@ -33,7 +33,14 @@ public static class ApiDocsExtensions
                 {
                     Title = ServiceInfo.Name,
                     Version = ServiceInfo.Version,
-                    Description = "Users, a SignalR hub at /ws, health at /health/live and /health/ready, Prometheus metrics at /metrics.",
+                    Description =
+//#if (users)
+                        "Users, " +
+//#endif
+//#if (realtime)
+                        "a SignalR hub at /ws, " +
+//#endif
+                        "health at /health/live and /health/ready, Prometheus metrics at /metrics.",
                 };
                 // Every operation here is public by design (README, Security). One empty requirement, "security": [{}],
                 // says so explicitly (an empty list is not written).
@@ -44,12 +51,18 @@ public static class ApiDocsExtensions
                 {
                     tag.Description ??= tag.Name switch
                     {
-                        "Users" => "Sign-up (which queues a welcome email) and reading users.",
+//#if (users)
+                        "Users" => "Sign-up" +
+//#if (sendsEmail)
+                            " (which queues a welcome email)" +
+//#endif
+                            " and reading users.",
+//#endif
                         "Service" => "What is running.",
                         _ => null,
                     };
                 }
-                // Clients join the server URL and the paths ("/api/users"); a trailing slash would double it.
+                // Clients join the server URL and the paths ("/api/…"); a trailing slash would double it.
                 foreach (var server in document.Servers ?? [])
                 {
                     server.Url = server.Url?.TrimEnd('/');
@@ -65,6 +78,7 @@ public static class ApiDocsExtensions
                     properties.TryAdd("traceId", new OpenApiSchema { Type = JsonSchemaType.String, Description = "The request's trace id, to find its logs and trace." });
                 }
 
+//#if (users)
                 // [DeliverableEmail] is enforced by the validation; say so in the schema.
                 if (context.JsonPropertyInfo?.AttributeProvider?.IsDefined(typeof(Api.Users.DeliverableEmailAttribute), inherit: true) == true)
                 {
@@ -72,6 +86,7 @@ public static class ApiDocsExtensions
                     schema.MinLength = Math.Max(schema.MinLength ?? 0, 5); // "a@b.c": a local part, an @ and a dotted domain
                 }
 
+//#endif
                 // Integers are described as "integer or numeric string" because the JSON options could read numbers from
                 // strings; no request body here has a number, and query and route values are parsed as integers.
                 if ((schema.Type & ~JsonSchemaType.Null) == (JsonSchemaType.Integer | JsonSchemaType.String) && schema.Pattern is not null)

@@ -3,7 +3,9 @@ using Api.Data;
 using Api.Jwt;
 using Api.Observability;
 using Api.ScaleOut;
+//#if (users)
 using Api.Users;
+//#endif
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
@@ -25,7 +27,9 @@ public static class RealtimeExtensions
         builder.Services.AddValidatedOptions<RealtimeOptions>(RealtimeOptions.Section);
 
         builder.Services.AddSingleton<RealtimeMetrics>();
+//#if (users)
         builder.Services.AddSingleton<IUserCreatedListener, UserCreatedBroadcast>();
+//#endif
 
         var signalR = builder.Services.AddSignalR();
         builder.Services.AddOptions<HubOptions>().Configure<IOptions<RealtimeOptions>>((hub, realtime) =>

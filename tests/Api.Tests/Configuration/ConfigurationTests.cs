@@ -1,13 +1,17 @@
 using Api.Configuration;
 using Api.Data;
+//#if (sendsEmail)
 using Api.Email;
+//#endif
 using Api.Observability;
 using Api.Queue;
 //#if (realtime)
 using Api.Realtime;
 //#endif
 using Api.Security;
+//#if (users)
 using Api.Users;
+//#endif
 using Api.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -43,11 +47,15 @@ public sealed class ConfigurationTests
     [InlineData(typeof(RateLimitOptions), "RateLimit:SignUpsPerMinute", "0", "RateLimit:SignUpsPerMinute must be between 1 and 1000000, got 0")]
     [InlineData(typeof(ForwardedHeadersSettings), "ForwardedHeaders:KnownProxies", "10.0.0.1", "ForwardedHeaders:KnownProxies must be a list, written ForwardedHeaders:KnownProxies:0, ForwardedHeaders:KnownProxies:1, …; got '10.0.0.1'")]
     [InlineData(typeof(HealthOptions), "Health:CheckTimeoutMilliseconds", "5", "Health:CheckTimeoutMilliseconds must be between 10 and 30000, got 5")]
+//#if (users)
     [InlineData(typeof(UsersOptions), "Users:TotalMaxAge", "soon", "Users:TotalMaxAge must be a duration such as 00:00:30, got 'soon'")]
+//#endif
     [InlineData(typeof(MetricsOptions), "Metrics:Path", "metrics-without-slash", "Metrics:Path must start with '/'")]
     [InlineData(typeof(MetricsOptions), "Metrics:Port", "abc", "Metrics:Port must be a whole number, got 'abc'")]
     [InlineData(typeof(QueueOptions), "Queue:StorageTimeoutMilliseconds", "1", "Queue:StorageTimeoutMilliseconds must be between 100 and 60000, got 1")]
+//#if (sendsEmail)
     [InlineData(typeof(EmailOptions), "Email:Outbox:PollingMilliseconds", "fast", "Email:Outbox:PollingMilliseconds must be a whole number, got 'fast'")]
+//#endif
 //#if (realtime)
     [InlineData(typeof(RealtimeOptions), "Realtime:RedisTimeout", "00:05:00", "Realtime:RedisTimeout must be between 00:00:00.100 and 00:01:00, got 00:05:00")]
 //#endif
@@ -62,6 +70,7 @@ public sealed class ConfigurationTests
         Assert.Equal([expected], ConfigurationErrors.Problems(provider, options));
     }
 
+//#if (sendsEmail)
     [Theory]
     [InlineData("Email:Smtp:Port", "99999", "Email:Smtp:Port must be between 1 and 65535, got 99999")]
     [InlineData("Email:Smtp:TimeoutSeconds", "0", "Email:Smtp:TimeoutSeconds must be between 1 and 600, got 0")]
@@ -70,6 +79,7 @@ public sealed class ConfigurationTests
     [InlineData("Email:PickupDirectory", "", "Email:PickupDirectory is required")]
     public void A_bad_nested_email_setting_names_its_key(string key, string value, string expected) =>
         Assert.Equal([expected], Bind<EmailOptions>(EmailOptions.Section, (key, value)).Problems);
+//#endif
 
     [Theory]
     [InlineData("Queue:Retry:DelaySeconds", "-3", "Queue:Retry:DelaySeconds must be between 1 and 3600, got -3")]
@@ -89,15 +99,15 @@ public sealed class ConfigurationTests
     [Fact]
     public void The_key_is_named_as_the_user_spelled_it()
     {
-        var (_, problems) = Bind<EmailOptions>(EmailOptions.Section, ("Email:SMTP:port", "0"));
+        var (_, problems) = Bind<QueueOptions>(QueueOptions.Section, ("Queue:RETRY:attempts", "101"));
 
-        Assert.Equal(["Email:SMTP:port must be between 1 and 65535, got 0"], problems);
+        Assert.Equal(["Queue:RETRY:attempts must be between 0 and 100, got 101"], problems);
     }
 
     [Fact]
     public void Several_bad_values_are_all_reported()
     {
-        var (_, problems) = Bind<EmailOptions>(EmailOptions.Section, ("Email:Smtp:Port", "0"), ("Email:Outbox:PollingMilliseconds", "1"));
+        var (_, problems) = Bind<QueueOptions>(QueueOptions.Section, ("Queue:Workers", "0"), ("Queue:Retry:DelaySeconds", "-3"));
 
         Assert.Equal(2, problems.Count);
     }
@@ -178,7 +188,9 @@ public sealed class ConfigurationTests
 public sealed class ConfigurationStartUpTests
 {
     [Theory]
+//#if (sendsEmail)
     [InlineData("Email:Smtp:Port", "99999", "Email:Smtp:Port must be between 1 and 65535, got 99999")]
+//#endif
     [InlineData("Metrics:DurationBuckets", "abc", "Metrics:DurationBuckets must be a list, written Metrics:DurationBuckets:0, Metrics:DurationBuckets:1, …; got 'abc'")]
     [InlineData("Queue:Retry:DelaySeconds", "-3", "Queue:Retry:DelaySeconds must be between 1 and 3600, got -3")]
     [InlineData("Data:CommandTimeoutSeconds", "soon", "Data:CommandTimeoutSeconds must be a whole number, got 'soon'")]

@@ -56,9 +56,11 @@ public class ReadOnlyRootTests
             using var http = new HttpClient { BaseAddress = address };
             var created = await http.PostAsJsonAsync("/api/users", new { name = "Read Only", email = "readonly@example.com" });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+//#if (sendsEmail)
             // The welcome email reaches the pickup folder in the data emptyDir: the job ran and could write.
             await Eventually.HoldsAsync(() => Directory.Exists(Path.Combine(data, "mail")) && Directory.EnumerateFiles(Path.Combine(data, "mail"), "*.eml").Any(),
                 TimeSpan.FromSeconds(30), "the welcome email in the pickup folder", () => app.Output);
+//#endif
             Assert.True(File.Exists(Path.Combine(data, "app.db")));
 
             await NativeProcess.RunAsync("kill", ["-TERM", app.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);

@@ -25,8 +25,8 @@ public sealed partial class CustomMetricRecipeTests
         var file = FilePath().Match(section).Groups[1].Value;
         Assert.True(file.Length > 0, "The recipe names no src/Api/… file to create.");
         var prose = Regex.Replace(section, @"\s+", " ");
-        Assert.Contains($"`{AddLine}` after `builder.AddUsers();`", prose, StringComparison.Ordinal);
-        Assert.Contains($"`{MapLine}` after `app.MapUsers();`", prose, StringComparison.Ordinal);
+        Assert.Contains($"`{AddLine}` after `builder.AddData();`", prose, StringComparison.Ordinal);
+        Assert.Contains($"`{MapLine}` after `app.MapRoot();`", prose, StringComparison.Ordinal);
         var code = CSharpBlock().Match(section).Groups[1].Value;
         code = string.Join('\n', code.Split('\n').Select(line => line.StartsWith("   ", StringComparison.Ordinal) ? line[3..] : line));
 
@@ -44,10 +44,10 @@ public sealed partial class CustomMetricRecipeTests
             File.WriteAllText(target, code);
             var program = Path.Combine(copy, "src/Api/Program.cs");
             var text = File.ReadAllText(program);
-            Assert.Contains("builder.AddUsers();", text, StringComparison.Ordinal);
-            Assert.Contains("app.MapUsers();", text, StringComparison.Ordinal);
-            text = text.Replace("builder.AddUsers();", $"builder.AddUsers();\n{AddLine}", StringComparison.Ordinal)
-                .Replace("app.MapUsers();", $"app.MapUsers();\n{MapLine}", StringComparison.Ordinal);
+            Assert.Contains("builder.AddData();", text, StringComparison.Ordinal);
+            Assert.Contains("app.MapRoot();", text, StringComparison.Ordinal);
+            text = text.Replace("builder.AddData();", $"builder.AddData();\n{AddLine}", StringComparison.Ordinal)
+                .Replace("app.MapRoot();", $"app.MapRoot();\n{MapLine}", StringComparison.Ordinal);
             File.WriteAllText(program, $"using {Namespace().Match(code).Groups[1].Value};\n{text}");
 
             var output = Path.Combine(copy, "out");

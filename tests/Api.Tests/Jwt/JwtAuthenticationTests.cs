@@ -10,7 +10,6 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Api.Tests.Infrastructure;
 using Api.Tests.Monitoring;
-using Api.Tests.Users;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -64,7 +63,7 @@ public sealed partial class JwtAuthenticationTests(JwtAuthenticationTests.App ap
     public async Task The_users_list_wants_a_token_signed_by_the_configured_key_and_sign_up_stays_open()
     {
         using var anonymous = await _client.GetAsync("/api/users");
-        await UsersApiTests.AssertProblemAsync(anonymous, HttpStatusCode.Unauthorized);
+        await ProblemAssert.AssertProblemAsync(anonymous, HttpStatusCode.Unauthorized);
         Assert.Equal("Bearer", anonymous.Headers.WwwAuthenticate.Single().Scheme);
 
         using var signUp = await _client.PostAsJsonAsync("/api/users", new { name = "Ada", email = "ada@example.com" });
@@ -76,11 +75,11 @@ public sealed partial class JwtAuthenticationTests(JwtAuthenticationTests.App ap
         Assert.Equal(HttpStatusCode.OK, one.StatusCode);
 
         using var otherKey = await SendAsync("/api/users", Token(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
-        await UsersApiTests.AssertProblemAsync(otherKey, HttpStatusCode.Unauthorized);
+        await ProblemAssert.AssertProblemAsync(otherKey, HttpStatusCode.Unauthorized);
         using var otherAudience = await SendAsync("/api/users", Token(_signingKey, audience: "another-service"));
-        await UsersApiTests.AssertProblemAsync(otherAudience, HttpStatusCode.Unauthorized);
+        await ProblemAssert.AssertProblemAsync(otherAudience, HttpStatusCode.Unauthorized);
         using var expired = await SendAsync("/api/users", Token(_signingKey, expires: DateTime.UtcNow.AddMinutes(-5)));
-        await UsersApiTests.AssertProblemAsync(expired, HttpStatusCode.Unauthorized);
+        await ProblemAssert.AssertProblemAsync(expired, HttpStatusCode.Unauthorized);
     }
 
 //#if (realtime)
@@ -111,9 +110,9 @@ public sealed partial class JwtAuthenticationTests(JwtAuthenticationTests.App ap
         using var scrapeWithToken = await SendAsync("/metrics", Token(_signingKey));
         Assert.Equal(HttpStatusCode.Unauthorized, scrapeWithToken.StatusCode);
         using var dashboardWithToken = await SendAsync("/hangfire", Token(_signingKey));
-        await UsersApiTests.AssertProblemAsync(dashboardWithToken, HttpStatusCode.Unauthorized);
+        await ProblemAssert.AssertProblemAsync(dashboardWithToken, HttpStatusCode.Unauthorized);
         using var usersWithKey = await SendAsync("/api/users", MetricsKey);
-        await UsersApiTests.AssertProblemAsync(usersWithKey, HttpStatusCode.Unauthorized);
+        await ProblemAssert.AssertProblemAsync(usersWithKey, HttpStatusCode.Unauthorized);
     }
 
     [Theory]

@@ -23,7 +23,7 @@ public sealed class RunbookTests
             .Where(line => line.StartsWith("## ", StringComparison.Ordinal))
             .Select(line => line[3..].Trim().ToLowerInvariant())   // GitHub's anchor of a one-word heading
             .ToHashSet(StringComparer.Ordinal);
-        var alerts = MonitoringEndToEndTests.LoadRules().Where(r => r.ContainsKey("alert")).ToList();
+        var alerts = MonitoringConfig.LoadRules().Where(r => r.ContainsKey("alert")).ToList();
         Assert.NotEmpty(alerts);
         foreach (var alert in alerts)
         {
@@ -44,13 +44,13 @@ public sealed class RunbookTests
         alerting = alerting[..alerting.IndexOf("\n## ", 5, StringComparison.Ordinal)];
         var rows = Regex.Matches(alerting, @"^\| `(?<name>\w+)` \| (?<severity>critical|warning|none) \|", RegexOptions.Multiline)
             .Select(m => (Name: m.Groups["name"].Value, Severity: m.Groups["severity"].Value)).ToList();
-        var rules = MonitoringEndToEndTests.LoadRules().Where(r => r.ContainsKey("alert"))
+        var rules = MonitoringConfig.LoadRules().Where(r => r.ContainsKey("alert"))
             .Select(r => (Name: (string)r["alert"], Severity: (string)((Dictionary<object, object>)r["labels"])["severity"])).ToList();
         Assert.Equal(rules.Order(), rows.Order());
     }
 
     internal static string RunbookUrl(string alertname) =>
-        (string)((Dictionary<object, object>)MonitoringEndToEndTests.LoadRules().Single(r => r.TryGetValue("alert", out var a) && (string)a == alertname)["annotations"])["runbook_url"];
+        (string)((Dictionary<object, object>)MonitoringConfig.LoadRules().Single(r => r.TryGetValue("alert", out var a) && (string)a == alertname)["annotations"])["runbook_url"];
 }
 
 /// <summary>

@@ -47,7 +47,7 @@ public sealed class DashboardStructureTests
     [InlineData("HTTP Request Duration", "HighLatencyP95")]
     public void Alert_thresholds_are_drawn_on_their_panels(string title, string alert)
     {
-        var expr = (string)MonitoringEndToEndTests.LoadRules().Single(r => r.TryGetValue("alert", out var name) && (string)name == alert)["expr"];
+        var expr = (string)MonitoringConfig.LoadRules().Single(r => r.TryGetValue("alert", out var name) && (string)name == alert)["expr"];
         var threshold = double.Parse(System.Text.RegularExpressions.Regex.Match(expr, @">\s*([0-9.]+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
 
         var defaults = Dashboards.Panels(Load(Dashboards.MainDashboard)).Single(p => p.GetProperty("title").GetString() == title)

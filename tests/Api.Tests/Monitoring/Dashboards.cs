@@ -75,7 +75,7 @@ public static partial class Dashboards
     /// <summary>
     /// Grafana's variables replaced the way Grafana would over a few minutes of data: those of
     /// <see cref="VariableValues"/>; <c>$route</c> by its allValue, or by one route escaped as Grafana escapes the value
-    /// of a multi-value variable inside <c>=~</c> (a route template holds regex characters: <c>/api/users/{id:guid}</c>);
+    /// of a multi-value variable inside <c>=~</c> (a route template holds regex characters: <c>/api/items/{id:guid}</c>);
     /// <c>$__rate_interval</c> by four scrapes, <c>$__range</c> by the dashboard's default hour. A variable the test
     /// does not know fails the test rather than reach Prometheus unreplaced.
     /// </summary>

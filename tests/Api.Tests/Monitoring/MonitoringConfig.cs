@@ -165,6 +165,11 @@ public static class MonitoringConfig
         }
     }
 
+    /// <summary>Every rule of alerts.yml, recording and alerting, as its YAML maps.</summary>
+    public static List<Dictionary<object, object>> LoadRules() =>
+        ((List<object>)Load(RepositoryFile("prometheus/alerts.yml"))["groups"]).Cast<Dictionary<object, object>>()
+            .SelectMany(g => ((List<object>)g["rules"]).Cast<Dictionary<object, object>>()).ToList();
+
     private static string Seconds(TimeSpan span) => $"{(int)span.TotalSeconds}s";
 
     private static Dictionary<object, object> Load(string path) =>

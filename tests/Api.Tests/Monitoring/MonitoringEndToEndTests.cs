@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using Api.Tests.Infrastructure;
-using YamlDotNet.Serialization;
 
 namespace Api.Tests.Monitoring;
 
@@ -157,7 +156,9 @@ public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : ICl
 //#if (realtime)
         await AssertEventuallyAsync("sum(websocket_connections_total)", v => v == 3);
 //#endif
+//#if (sendsEmail)
         await AssertEventuallyAsync("sum(queue_jobs_completed_total{queue=\"email\"})", v => v >= 5);
+//#endif
         await AssertEventuallyAsync("sum(http_requests_total{route=\"unmatched\"})", v => v >= 1);
         await AssertEventuallyAsync("sum(http_requests_total{method=\"_OTHER\"})", v => v >= 1);
         await AssertEventuallyAsync("sum(http_requests_total{status=~\"5..\"})", v => v >= 1);
@@ -170,7 +171,7 @@ public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : ICl
     [Fact]
     public async Task Every_metric_named_by_a_panel_a_variable_or_a_rule_is_exposed()
     {
-        var rules = LoadRules();
+        var rules = MonitoringConfig.LoadRules();
         var recorded = rules.Where(r => r.ContainsKey("record")).Select(r => (string)r["record"]).ToHashSet(StringComparer.Ordinal);
         var named = new List<(string Where, string Metric)>();
         named.AddRange(Dashboards.Queries().SelectMany(q => Dashboards.MetricNames(q.Expr).Select(m => ($"panel '{q.PanelTitle}'", m))));
@@ -198,7 +199,7 @@ public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : ICl
     [Fact]
     public async Task Every_rule_of_alerts_yml_is_loaded_and_evaluates_without_error()
     {
-        var expected = LoadRules().Select(r => (string)(r.TryGetValue("alert", out var a) ? a : r["record"])).Order(StringComparer.Ordinal).ToList();
+        var expected = MonitoringConfig.LoadRules().Select(r => (string)(r.TryGetValue("alert", out var a) ? a : r["record"])).Order(StringComparer.Ordinal).ToList();
         await Eventually.HoldsAsync(async () =>
         {
             var rules = await stack.Prometheus.RulesAsync();
@@ -300,14 +301,6 @@ public sealed partial class MonitoringEndToEndTests(MonitoringStack stack) : ICl
             Assert.Fail($"Panel '{query.PanelTitle}' ({query.Dashboard} #{query.PanelId} {query.RefId}): {exception.Message}");
             throw;
         }
-    }
-
-    internal static List<Dictionary<object, object>> LoadRules()
-    {
-        var rules = new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(
-            File.ReadAllText(MonitoringConfig.RepositoryFile("prometheus/alerts.yml")));
-        return ((List<object>)rules["groups"]).Cast<Dictionary<object, object>>()
-            .SelectMany(g => ((List<object>)g["rules"]).Cast<Dictionary<object, object>>()).ToList();
     }
 }
 

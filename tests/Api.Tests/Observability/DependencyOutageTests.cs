@@ -102,7 +102,7 @@ public sealed class DependencyOutageTests
                 Assert.True(outage.Elapsed < Timeout, $"{fault}: readiness {(sawReadiness ? "" : "never ")}reported the outage, the storage gauge {(sawStorageDown ? "" : "never ")}did\n{app.Output}");
 
                 var metrics = MetricsScrape.Parse(await GetTextAsync(client, "/metrics", HttpStatusCode.OK));
-                Assert.Single(metrics.Named(QueueMetrics.JobsWaiting), s => s.Label("queue") == "email");
+                Assert.Single(metrics.Named(QueueMetrics.JobsWaiting), s => s.Label("queue") == JobQueues.Default);
                 Assert.Single(metrics.Named(QueueMetrics.SnapshotAge));
                 var storageUp = metrics.Sum(QueueMetrics.StorageUp);
                 sawStorageDown |= storageUp == 0;

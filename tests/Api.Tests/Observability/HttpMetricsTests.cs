@@ -188,7 +188,7 @@ public sealed class HttpMetricsCustomHandlerTests(HttpMetricsCustomHandlerTests.
         using var response = await client.PostAsJsonAsync("/api/users", new { name = "Taken", email = "taken@example.com" });
         var after = await MetricsScrape.FetchAsync(client);
 
-        await Api.Tests.Users.UsersApiTests.AssertProblemAsync(response, HttpStatusCode.Conflict);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.Conflict);
         double Delta(string status) =>
             after.Sum(HttpMetrics.RequestsTotal, ("method", "POST"), ("route", "/api/users"), ("status", status)) -
             before.Sum(HttpMetrics.RequestsTotal, ("method", "POST"), ("route", "/api/users"), ("status", status));
@@ -213,7 +213,7 @@ public sealed class HttpFaultMetricsTests(DefaultApp broken) : IClassFixture<Def
         await ExecuteSqliteAsync(broken, "ALTER TABLE users_away RENAME TO users");
         using var recovered = await client.GetAsync($"/api/users/{created.Id}");
 
-        var problem = await Api.Tests.Users.UsersApiTests.AssertProblemAsync(failed, HttpStatusCode.InternalServerError);
+        var problem = await ProblemAssert.AssertProblemAsync(failed, HttpStatusCode.InternalServerError);
         Assert.False(problem.TryGetProperty("detail", out var detail) && detail.GetString()!.Contains("users", StringComparison.Ordinal), "no internals leak");
         Assert.Equal(1, during.Sum(HttpMetrics.RequestsTotal, ("method", "GET"), ("route", "/api/users/{id:guid}"), ("status", "500")));
         Assert.Equal(HttpStatusCode.OK, recovered.StatusCode);

@@ -1,7 +1,6 @@
 using System.Net;
 using Api.Observability;
 using Api.Tests.Infrastructure;
-using Api.Tests.Users;
 
 namespace Api.Tests.Observability;
 
@@ -31,7 +30,7 @@ public sealed class MetricsApiKeyTests(MetricsApiKeyTests.App app) : IClassFixtu
 
         using var response = await client.SendAsync(request);
 
-        await UsersApiTests.AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.Unauthorized);
         Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
         Assert.DoesNotContain(Key, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }

@@ -1,6 +1,5 @@
 using System.Net;
 using Api.Tests.Infrastructure;
-using Api.Tests.Users;
 
 namespace Api.Tests.Queue;
 
@@ -27,7 +26,7 @@ public sealed class DashboardKeyTests(DashboardKeyTests.App app) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
 
         using var dashboard = await client.GetAsync("/hangfire");
-        await UsersApiTests.AssertProblemAsync(dashboard, HttpStatusCode.Unauthorized);
+        await ProblemAssert.AssertProblemAsync(dashboard, HttpStatusCode.Unauthorized);
     }
 
     [Fact]

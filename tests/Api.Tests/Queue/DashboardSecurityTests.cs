@@ -1,7 +1,6 @@
 using System.Net;
 using Api.Tests.Infrastructure;
 using Api.Tests.Security;
-using Api.Tests.Users;
 
 namespace Api.Tests.Queue;
 
@@ -48,10 +47,10 @@ public sealed class DashboardSecurityTests(DashboardSecurityTests.App app) : ICl
     public async Task Without_the_key_the_dashboard_is_closed_even_to_a_local_address_or_a_forged_header(string method, string path)
     {
         using var local = await _client.SendAsync(Request(new HttpMethod(method), path));
-        await UsersApiTests.AssertProblemAsync(local, HttpStatusCode.Unauthorized);
+        await ProblemAssert.AssertProblemAsync(local, HttpStatusCode.Unauthorized);
 
         using var forged = await _client.SendAsync(Request(new HttpMethod(method), path, ("X-Forwarded-For", "1.2.3.4"), ("Host", "localhost")));
-        await UsersApiTests.AssertProblemAsync(forged, HttpStatusCode.Unauthorized);
+        await ProblemAssert.AssertProblemAsync(forged, HttpStatusCode.Unauthorized);
     }
 
     [Theory]
@@ -62,7 +61,7 @@ public sealed class DashboardSecurityTests(DashboardSecurityTests.App app) : ICl
         using var client = new HttpClient { BaseAddress = _proxy.Address };
         using var response = await client.SendAsync(Request(new HttpMethod(method), path));
 
-        await UsersApiTests.AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.Unauthorized);
     }
 
     [Fact]

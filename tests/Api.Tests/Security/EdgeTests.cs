@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text;
 using Api.Observability;
 using Api.Tests.Infrastructure;
-using Api.Tests.Users;
 
 namespace Api.Tests.Security;
 
@@ -32,7 +31,7 @@ public sealed class EdgeTests(EdgeTests.App app) : IClassFixture<EdgeTests.App>
 
         using var response = await _client.SendAsync(request);
 
-        await UsersApiTests.AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
         Assert.Equal(before, await TotalUsersAsync());
     }
 
@@ -47,7 +46,7 @@ public sealed class EdgeTests(EdgeTests.App app) : IClassFixture<EdgeTests.App>
 
         using var response = await _client.SendAsync(request);
 
-        await UsersApiTests.AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
     }
 
     [Fact]
@@ -118,7 +117,7 @@ public sealed class EdgeTests(EdgeTests.App app) : IClassFixture<EdgeTests.App>
     {
         using var response = await _client.PostAsync("/api/users", new StringContent(body, Encoding.UTF8, "application/json"));
 
-        var problem = await UsersApiTests.AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         var detail = problem.GetProperty("detail").GetString()!;
         Assert.DoesNotContain("CreateUserRequest", detail, StringComparison.Ordinal);
         Assert.DoesNotContain("parameter", detail, StringComparison.Ordinal);
@@ -130,7 +129,7 @@ public sealed class EdgeTests(EdgeTests.App app) : IClassFixture<EdgeTests.App>
     {
         using var response = await _client.GetAsync("/api/users?page=abc");
 
-        var problem = await UsersApiTests.AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Equal("'abc' is not a valid value for 'page'.", problem.GetProperty("detail").GetString());
     }
 

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using Api.Observability;
 using Api.Tests.Infrastructure;
-using Api.Tests.Users;
 
 namespace Api.Tests.Security;
 
@@ -57,7 +56,7 @@ public sealed class RateLimitTests
         }
 
         using var limited = await SignUpAsync(client, "10.9.9.9");
-        await UsersApiTests.AssertProblemAsync(limited, HttpStatusCode.TooManyRequests);
+        await ProblemAssert.AssertProblemAsync(limited, HttpStatusCode.TooManyRequests);
         var retryAfter = int.Parse(limited.Headers.GetValues("Retry-After").Single());
         Assert.InRange(retryAfter, 1, 60);
 

@@ -136,7 +136,7 @@ public abstract class UserPagesTests(ApiFactory app) : IDisposable
     {
         var response = await _client.GetAsync($"/api/users?after={Guid.CreateVersion7()}");
 
-        var problem = await UsersApiTests.AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.StartsWith("No user has id", problem.GetProperty("errors").GetProperty("after")[0].GetString());
     }
 
@@ -147,7 +147,7 @@ public abstract class UserPagesTests(ApiFactory app) : IDisposable
 
         var response = await _client.GetAsync($"/api/users?page=1&after={user.Id}");
 
-        var problem = await UsersApiTests.AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("after", out _), problem.ToString());
     }
 
@@ -163,7 +163,7 @@ public abstract class UserPagesTests(ApiFactory app) : IDisposable
     {
         var response = await _client.GetAsync($"/api/users?{query}");
 
-        await UsersApiTests.AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -171,7 +171,7 @@ public abstract class UserPagesTests(ApiFactory app) : IDisposable
     {
         var response = await _client.GetAsync($"/api/users?after={new string('f', 4000)}");
 
-        await UsersApiTests.AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
 
         var response = await _client.PostAsJsonAsync("/api/users", new { name = "Second", email = email.ToUpperInvariant() });
 
-        await AssertProblemAsync(response, HttpStatusCode.Conflict, "Email already registered");
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.Conflict, "Email already registered");
     }
 
     [Fact]
@@ -60,7 +60,7 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
     {
         var response = await _client.PostAsync("/api/users", new StringContent(body, Encoding.UTF8, "application/json"));
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out var messages), $"errors names {field}: {problem}");
         Assert.StartsWith($"The {field} field", messages[0].GetString());
     }
@@ -70,7 +70,7 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
     {
         var response = await _client.PostAsJsonAsync("/api/users", new { name = new string('x', User.NameMaxLength + 1), email = "long@example.com" });
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Theory]
@@ -82,7 +82,7 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
     {
         var response = await _client.PostAsync("/api/users", new StringContent(body, Encoding.UTF8, "application/json"));
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "The request could not be read");
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest, "The request could not be read");
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
     {
         var response = await _client.PostAsync("/api/users", new StringContent("name=Ada", Encoding.UTF8, "text/plain"));
 
-        await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
     {
         var response = await _client.GetAsync($"/api/users/{Guid.CreateVersion7()}");
 
-        await AssertProblemAsync(response, HttpStatusCode.NotFound, "User not found");
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.NotFound, "User not found");
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
     {
         var response = await _client.GetAsync("/api/users/42");
 
-        await AssertProblemAsync(response, HttpStatusCode.NotFound);
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -143,7 +143,7 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
     {
         var response = await _client.GetAsync($"/api/users?{query}");
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), $"errors names {parameter}: {problem}");
     }
 
@@ -152,7 +152,7 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
     {
         var response = await _client.GetAsync("/api/users?page=abc");
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "The request could not be read");
+        await ProblemAssert.AssertProblemAsync(response, HttpStatusCode.BadRequest, "The request could not be read");
     }
 
     [Fact]
@@ -169,22 +169,6 @@ public abstract class UsersApiTests(ApiFactory app) : IDisposable
     {
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/health/live")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/health/ready")).StatusCode);
-    }
-
-    internal static async Task<System.Text.Json.JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? title = null)
-    {
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(status == response.StatusCode, $"Expected {(int)status}, got {(int)response.StatusCode}: {body}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = System.Text.Json.JsonDocument.Parse(body).RootElement;
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("title").GetString()));
-        if (title is not null)
-        {
-            Assert.Equal(title, problem.GetProperty("title").GetString());
-        }
-
-        return problem;
     }
 
     public void Dispose()
