@@ -68,10 +68,12 @@ public sealed class HttpMetrics
     }
 
     /// <summary>A request began. It may end on another core: only the sum over the cores is a count.</summary>
-    public void RequestStarted() => Interlocked.Increment(ref _stripes[Thread.GetCurrentProcessorId() & (_stripes.Length - 1)].Active);
+    public void RequestStarted() => Interlocked.Increment(ref CurrentStripe.Active);
 
     /// <summary>A request ended, however it ended.</summary>
-    public void RequestEnded() => Interlocked.Decrement(ref _stripes[Thread.GetCurrentProcessorId() & (_stripes.Length - 1)].Active);
+    public void RequestEnded() => Interlocked.Decrement(ref CurrentStripe.Active);
+
+    private ref Stripe CurrentStripe => ref _stripes[Thread.GetCurrentProcessorId() & (_stripes.Length - 1)];
 
     private long CountActive()
     {
@@ -111,7 +113,7 @@ public sealed class HttpMetrics
             return;
         }
 
-        ref var stripe = ref _stripes[Thread.GetCurrentProcessorId() & (_stripes.Length - 1)];
+        ref var stripe = ref CurrentStripe;
         lock (stripe.Pending)
         {
             stripe.Pending[stripe.Count++] = request;
