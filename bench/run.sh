@@ -6,8 +6,8 @@
 #      GET /api/users/{id} on SQLite), pinned (server on core 0, wrk on core 1) and not pinned (both share the cores),
 #      each beside a second, identical metrics-off server (A/A: the noise floor); the seed's NestJS stack and bare
 #      Kestrel on GET /. Every server is warmed up first (90 s when pinned: see Part 1). Each round runs the servers
-#      a ratio compares back to back; every comparison is a ratio inside a round, reported as median [min–max] over
-#      the rounds. Besides throughput, each run's server CPU per request (/proc).
+#      a ratio compares back to back; every comparison is a ratio inside a round, reported as median [interquartile
+#      range] over the rounds. Besides throughput, each run's server CPU per request (/proc).
 #   2. A scanner storm: 2 × ≥ 100,000 random unmatched URLs; series count and memory before and after.
 #   3. BenchmarkDotNet micro-benchmarks (bench/Micro): the per-request metrics cost, alone and from 2 threads at once,
 #      prometheus-net's MeterAdapter for contrast, and rendering /metrics at 1,000 / 10,000 / 100,000 series.
@@ -16,7 +16,8 @@
 #      bench/Outage, bench/Growth: the users API at 10,000 and 1,000,000 users) when they exist.
 # Installs what it needs (wrk, postgresql as Debian packages when root; the peers' node modules with npm ci).
 # Full run ≈ 35 minutes on 2 quiet cores (8 rounds of 5 s; BENCH_ROUNDS / BENCH_DURATION change them); --quick ≈ 10.
-# The metrics question alone, as BENCHMARKS.md ran it: BENCH_ROUNDS=50 BENCH_DURATION=2 bench/run.sh --only-metrics (≈ 50 min).
+# The metrics question alone, as BENCHMARKS.md ran it: BENCH_ROUNDS=50 BENCH_DURATION=2 bench/run.sh --only-metrics (≈ 30 min,
+# then bench/Metrics/profile.sh: the metrics code's share of one server's CPU samples, ≈ 6 min).
 # BENCH_BASELINE=<git ref> adds the API built from that commit, metrics on, to part 1's groups (+1/3 of part 1's time):
 # a change to how metrics are recorded, measured beside the design it replaces.
 # BENCH_POSTGRES=1 puts part 1's APIs on one throwaway PostgreSQL (a database each) instead of SQLite, so that
@@ -208,6 +209,12 @@ done
 
 if ((ONLY_METRICS)); then
   python3 bench/lib/report.py "$OUT/raw" | tee "$OUT/results.md"
+  # Two processes differ by more than the metrics cost; a profile reads it inside one (bench/Metrics/profile.sh).
+  if command -v perf > /dev/null; then
+    bench/Metrics/profile.sh | tee -a "$OUT/results.md"
+  else
+    say "no profile: perf is missing (Debian: apt-get install -y --no-install-recommends linux-perf)"
+  fi
   say "saved in ${OUT#"$ROOT"/}"
   exit 0
 fi

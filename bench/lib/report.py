@@ -2,8 +2,9 @@
 """Turns bench/run.sh's raw wrk outputs into the tables of BENCHMARKS.md.
 
 Every comparison is a ratio taken inside one round (the variants of a round ran one after another, alternating), then
-summarised over the rounds as median [min-max]; absolute req/s are medians over the rounds, for the record only.
+summarised over the rounds as median [interquartile range] (min-max with fewer than 4 rounds); absolute req/s are medians over the rounds, for the record only.
 """
+import random
 import re
 import statistics
 import sys
@@ -36,8 +37,10 @@ for path in sorted(raw.glob("r*-*.txt")):
 
 
 def spread(values, fmt):
+    """median [first quartile–third quartile]: the middle half of the rounds, which one disturbed round does not move."""
     values = list(values)
-    return f"{fmt(statistics.median(values))} [{fmt(min(values))}–{fmt(max(values))}]"
+    low, high = statistics.quantiles(values, n=4)[::2] if len(values) >= 4 else (min(values), max(values))
+    return f"{fmt(statistics.median(values))} [{fmt(low)}–{fmt(high)}]"
 
 
 def cpu(variant):
@@ -73,13 +76,14 @@ def ratio_x(a, b):
 
 
 rounds = max(len(v) for v in results.values())
-print(f"### Metrics on vs off, and two identical servers ({rounds} rounds; median [min–max])\n")
+print(f"### Metrics on vs off, and two identical servers ({rounds} rounds; median [interquartile range])\n")
 if starved:
     print(f"Left out, no request answered in the run: {', '.join(starved)}.\n")
 print("A/A is two identical servers with metrics off: the noise every other ratio here carries. CPU: the server's CPU")
-print("time per request (/proc), median; a ratio above 1 is what metrics cost.\n")
-print("| placement | endpoint | req/s metrics off | req/s metrics on | throughput on/off | A/A off/off | CPU µs off | CPU µs on | CPU on/off | CPU A/A | p99 ms off | p99 ms on |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("time per request (/proc), median; a ratio above 1 is what metrics cost. on/off2 divides by the second off server:")
+print("if it reads otherwise than on/off, the two processes differ by more than the metrics cost.\n")
+print("| placement | endpoint | req/s metrics off | req/s metrics on | throughput on/off | A/A off/off | CPU µs off | CPU µs on | CPU on/off | CPU on/off2 | CPU A/A | p99 ms off | p99 ms on |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 PLACEMENTS = [("pinned: server core 0, wrk core 1", "api-"), ("not pinned: both share 2 cores", "u-")]
 ENDPOINTS = [("GET /", "root"), ("GET /api/users/{id}", "user")]
 for placement, prefix in PLACEMENTS:
@@ -88,11 +92,32 @@ for placement, prefix in PLACEMENTS:
         if on in results and off in results:
             aa = ratio(offb, off) if offb in results else "n/a"
             cpu_aa = cpu_ratio(offb, off) if offb in results else "n/a"
+            cpu_off2 = cpu_ratio(on, offb) if offb in results else "n/a"
             print(f"| {placement} | `{endpoint}` | {rps(off)} | {rps(on)} | {ratio(on, off)} | {aa} | "
-                  f"{cpu(off)} | {cpu(on)} | {cpu_ratio(on, off)} | {cpu_aa} | {p99(off)} | {p99(on)} |")
+                  f"{cpu(off)} | {cpu(on)} | {cpu_ratio(on, off)} | {cpu_off2} | {cpu_aa} | {p99(off)} | {p99(on)} |")
+
+
+
+def median_interval(values, resamples=2000):
+    """The 95 % bootstrap interval of the median: whether an A/A's lean is the servers' or the rounds' luck."""
+    draw = random.Random(1)
+    medians = sorted(statistics.median(draw.choices(values, k=len(values))) for _ in range(resamples))
+    return medians[int(resamples * 0.025)], medians[int(resamples * 0.975)]
+
+
+intervals = []
+for placement, prefix in PLACEMENTS:
+    for endpoint, suffix in ENDPOINTS:
+        values = ratios(f"{prefix}offb-{suffix}", f"{prefix}off-{suffix}", 2)
+        if len(values) >= 4:
+            low, high = median_interval(values)
+            intervals.append(f"{placement.split(':')[0]} `{endpoint}` {low:.3f}–{high:.3f}")
+if intervals:
+    print("\nCPU A/A, the median's 95 % bootstrap interval (an interval without 1: the two processes differ): "
+          + "; ".join(intervals) + ".")
 
 if any(variant.startswith(("api-base-on-", "u-base-on-")) for variant in results):
-    print(f"\n### Metrics on: this tree vs the baseline (BENCH_BASELINE), same rounds ({rounds} rounds; median [min–max])\n")
+    print(f"\n### Metrics on: this tree vs the baseline (BENCH_BASELINE), same rounds ({rounds} rounds; median [interquartile range])\n")
     print("The baseline is another commit's API, also with metrics on; its on/off is what metrics cost before.\n")
     print("| placement | endpoint | throughput baseline on/off | CPU baseline on/off | throughput on/baseline | CPU on/baseline |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
@@ -105,7 +130,7 @@ if any(variant.startswith(("api-base-on-", "u-base-on-")) for variant in results
 
 if "nest-root" not in results and "bare-root" not in results:
     sys.exit(0)
-print(f"\n### GET / side by side with the seed's stack, pinned ({rounds} rounds; median [min–max])\n")
+print(f"\n### GET / side by side with the seed's stack, pinned ({rounds} rounds; median [interquartile range])\n")
 print("| server | req/s | p99 ms | throughput vs NestJS | throughput vs bare Kestrel |")
 print("| --- | ---: | ---: | ---: | ---: |")
 for name, variant in [("bare Kestrel (ceiling)", "bare-root"), (".NET API, metrics on", "api-on-root"),
