@@ -1,8 +1,6 @@
-using Api.Configuration;
 using Api.Observability;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Api.Data;

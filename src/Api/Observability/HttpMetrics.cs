@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Numerics;
 using System.Runtime.InteropServices;
-using Microsoft.Extensions.Options;
 
 namespace Api.Observability;
 

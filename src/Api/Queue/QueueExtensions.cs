@@ -1,4 +1,3 @@
-using Api.Configuration;
 using Api.Data;
 using Api.Observability;
 using Hangfire;
@@ -6,8 +5,6 @@ using Hangfire.Common;
 using Hangfire.InMemory;
 using Hangfire.Redis.StackExchange;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 using OpenTelemetry.Trace;
 
 namespace Api.Queue;

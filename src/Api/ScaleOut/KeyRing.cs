@@ -1,4 +1,3 @@
-using Api.Configuration;
 using Api.Data;
 using Api.Observability;
 using Microsoft.AspNetCore.DataProtection;
@@ -7,7 +6,6 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using Microsoft.Extensions.Options;
 
 namespace Api.ScaleOut;
 

@@ -1,7 +1,5 @@
-using Api.Configuration;
 using Api.Data;
 using Api.Observability;
-using Microsoft.Extensions.Options;
 
 namespace Api.ScaleOut;
 

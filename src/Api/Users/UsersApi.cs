@@ -1,6 +1,4 @@
 using System.ComponentModel;
-using System.ComponentModel.DataAnnotations;
-using Api.Configuration;
 using Api.Data;
 using Api.Jwt;
 using Api.Security;
