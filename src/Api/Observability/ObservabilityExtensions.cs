@@ -12,8 +12,8 @@ public static class ObservabilityExtensions
     public const string ReadyTag = "ready";
 
     /// <summary>
-    /// Every meter the service exports. Our own are named <c>Api.*</c>; the built-in ones are those that cost nothing per
-    /// request (the runtime's and the process' are read at scrape time, Kestrel's and SignalR's count connections).
+    /// Every meter the service exports: our own (<see cref="ServiceInfo.OwnTelemetry"/>), and the built-in ones that
+    /// cost nothing per request (the runtime's and the process' are read at scrape time, Kestrel's and SignalR's count connections).
     /// ASP.NET Core's Hosting meter is left out: http_request_duration_seconds measures what its histogram does, and
     /// HttpMetrics counts the in-flight requests per core (see <see cref="HttpMetrics.ActiveRequests"/>). What the
     /// saturation alerts read is in, for an add or two per command or limited request: Npgsql's connection pool, the
@@ -21,7 +21,7 @@ public static class ObservabilityExtensions
     /// </summary>
     private static readonly string[] ExportedMeters =
     [
-        "Api.*",
+        ServiceInfo.OwnTelemetry,
         "System.Runtime",
         "Microsoft.AspNetCore.Server.Kestrel",
         "Microsoft.AspNetCore.Http.Connections",
