@@ -52,9 +52,6 @@ internal sealed class DataProtectionKeyConfiguration : IEntityTypeConfiguration<
     {
         key.ToTable("data_protection_keys");
         key.HasKey(k => k.Id).HasName("PK_data_protection_keys");
-        key.Property(k => k.Id).HasColumnName("id");
-        key.Property(k => k.FriendlyName).HasColumnName("friendly_name");
-        key.Property(k => k.Xml).HasColumnName("xml");
     }
 }
 
