@@ -12,7 +12,6 @@ using Api.Security;
 //#if (users)
 using Api.Users;
 //#endif
-using Api.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

@@ -1,6 +1,5 @@
 using Api.Data;
 using Api.Users;
-using Api.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using Api.Tests.Infrastructure;
-
 namespace Api.Tests.Deploy;
 
 /// <summary>

@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
-using Api.Tests.Infrastructure;
 using Api.Tests.Monitoring;
 
 namespace Api.Tests.Docs;

@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using Api.Tests.Infrastructure;
-
 namespace Api.Tests.Email;
 
 /// <summary>Without an SMTP server the welcome email is written as an .eml file, in the bytes SMTP would carry.</summary>

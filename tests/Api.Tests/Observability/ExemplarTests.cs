@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Net;
 using Api.Observability;
-using Api.Tests.Infrastructure;
 
 namespace Api.Tests.Observability;
 
