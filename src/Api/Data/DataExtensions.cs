@@ -48,7 +48,7 @@ public static class DataExtensions
         }
 
         builder.Services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
-        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [ObservabilityExtensions.ReadyTag]);
+        builder.Services.AddReadinessCheck<DatabaseHealthCheck>("database");
         return builder;
     }
 

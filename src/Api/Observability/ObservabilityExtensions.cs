@@ -8,8 +8,8 @@ namespace Api.Observability;
 
 public static class ObservabilityExtensions
 {
-    /// <summary>Health checks tagged with this run in <c>/health/ready</c>; a feature that owns a dependency adds one.</summary>
-    public const string ReadyTag = "ready";
+    /// <summary>Health checks tagged with this run in <c>/health/ready</c> (<see cref="AddReadinessCheck{T}"/> tags them).</summary>
+    private const string ReadyTag = "ready";
 
     /// <summary>
     /// Every meter the service exports: our own (<see cref="ServiceInfo.OwnTelemetry"/>), and the built-in ones that
@@ -101,6 +101,15 @@ public static class ObservabilityExtensions
         app.ApplicationServices.GetRequiredService<IOptions<MetricsOptions>>().Value.Port is null
             ? app
             : app.UseMiddleware<MetricsPortMiddleware>();
+
+    /// <summary>
+    /// A check of <c>/health/ready</c>, added by the feature that owns the dependency. Its failure status is Unhealthy
+    /// (the load balancer takes the instance out) or, for a dependency without which the instance still serves,
+    /// Degraded (the report and the alerts show it, traffic keeps coming).
+    /// </summary>
+    public static IHealthChecksBuilder AddReadinessCheck<T>(this IServiceCollection services, string name, HealthStatus failureStatus = HealthStatus.Unhealthy)
+        where T : class, IHealthCheck =>
+        services.AddHealthChecks().AddCheck<T>(name, failureStatus, [ReadyTag]);
 
     public static IEndpointRouteBuilder MapObservability(this IEndpointRouteBuilder endpoints)
     {

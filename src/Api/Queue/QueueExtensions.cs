@@ -42,7 +42,7 @@ public static class QueueExtensions
             // Degraded, not unhealthy: without Redis the API still serves everything and new jobs wait in their outbox, so
             // a load balancer should keep sending traffic (the status still shows in /health/ready and in alerts).
             builder.Services.AddSingleton<QueueRedisHealthCheck>();
-            builder.Services.AddHealthChecks().AddCheck<QueueRedisHealthCheck>("queue-redis", HealthStatus.Degraded, [ObservabilityExtensions.ReadyTag]);
+            builder.Services.AddReadinessCheck<QueueRedisHealthCheck>("queue-redis", HealthStatus.Degraded);
         }
 
         builder.Services.AddSingleton<JobQueues>();

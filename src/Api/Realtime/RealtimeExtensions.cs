@@ -64,7 +64,7 @@ public static class RealtimeExtensions
             });
             // Its own entry in /health/ready: a broadcast needs this connection, not the job storage's.
             builder.Services.AddSingleton<BackplaneHealthCheck>();
-            builder.Services.AddHealthChecks().AddCheck<BackplaneHealthCheck>("realtime-backplane", HealthStatus.Degraded, [ObservabilityExtensions.ReadyTag]);
+            builder.Services.AddReadinessCheck<BackplaneHealthCheck>("realtime-backplane", HealthStatus.Degraded);
         }
 
         return builder;
