@@ -135,7 +135,8 @@ public sealed partial class FeatureDependencyTests
     [GeneratedRegex(@"^\s*global\s+using\s+(?:static\s+)?(?<namespace>[\w.]+)\s*;", RegexOptions.Multiline)]
     private static partial Regex GlobalUsing();
 
-    [GeneratedRegex(@"^namespace\s+Api\.(?<feature>[A-Z]\w*)\b", RegexOptions.Multiline)]
+    // The root namespace is not spelled out: a service made from the template has its own.
+    [GeneratedRegex(@"^namespace\s+\w+\.(?<feature>[A-Z]\w*)\b", RegexOptions.Multiline)]
     private static partial Regex FileNamespace();
 
     [GeneratedRegex(@"\b(?:class|record|struct|interface|enum)\s+(?<type>[A-Z]\w*)")]
