@@ -105,15 +105,8 @@ public sealed class TempApp : IAsyncDisposable
     /// <summary>A start-up that must fail, in a folder of its own: the exit code and everything the app printed.</summary>
     public static async Task<(int ExitCode, string Output)> RunUntilExitAsync(IReadOnlyDictionary<string, string?> settings)
     {
-        var folder = TempFolder.Create("api-tests-start-up");
-        try
-        {
-            return await AppProcess.RunUntilExitAsync(folder, TestAppSettings.In(folder, settings));
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        using var folder = TempFolder.Scoped("api-tests-start-up");
+        return await AppProcess.RunUntilExitAsync(folder.Path, TestAppSettings.In(folder.Path, settings));
     }
 
     public async ValueTask DisposeAsync()
