@@ -1,6 +1,5 @@
 using Api;
 using Api.ApiDocs;
-using Api.Configuration;
 using Api.Data;
 //#if (sendsEmail)
 using Api.Email;

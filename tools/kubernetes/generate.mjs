@@ -1,4 +1,5 @@
-// Writes the Kubernetes copies of the monitoring files, so each setting has one source (STYLE.md, rule 13):
+// Writes the Kubernetes copies of the monitoring files, so each setting has one source (`check.sh generated` fails
+// when a committed copy drifts):
 //   prometheus/prometheus.yml (job api)  -> deploy/kubernetes/base/monitoring/servicemonitor.yaml
 //   grafana/dashboards/*.json            -> deploy/kubernetes/base/monitoring/dashboards.yaml
 //   alertmanager/alertmanager.yml        -> deploy/kubernetes/base/monitoring/alertmanagerconfig.yaml

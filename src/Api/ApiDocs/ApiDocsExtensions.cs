@@ -1,6 +1,4 @@
-using Api.Configuration;
 using Api.Observability;
-using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
 namespace Api.ApiDocs;

@@ -1,9 +1,7 @@
 using System.Collections;
 using System.ComponentModel;
-using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Reflection;
-using Microsoft.Extensions.Options;
 
 namespace Api.Configuration;
 

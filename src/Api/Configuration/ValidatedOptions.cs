@@ -1,5 +1,4 @@
 using System.Collections;
-using Microsoft.Extensions.Options;
 
 namespace Api.Configuration;
 

@@ -1,8 +1,6 @@
-using Api.Configuration;
 using Api.Observability;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Api.Data;
@@ -50,7 +48,7 @@ public static class DataExtensions
         }
 
         builder.Services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
-        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [ObservabilityExtensions.ReadyTag]);
+        builder.Services.AddReadinessCheck<DatabaseHealthCheck>("database");
         return builder;
     }
 

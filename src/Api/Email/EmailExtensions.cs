@@ -1,4 +1,3 @@
-using Api.Configuration;
 using Api.Queue;
 using Api.Users;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Api.Email;
 
 /// <summary>Settings under <c>Email</c>: where mail goes and who sends it.</summary>

@@ -4,7 +4,6 @@ using Api.Queue;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
-using Microsoft.Extensions.Options;
 using MimeKit;
 
 namespace Api.Email;

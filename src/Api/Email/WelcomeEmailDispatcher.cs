@@ -5,7 +5,6 @@ using Api.Queue;
 using Api.Users;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using OpenTelemetry;
 
 namespace Api.Email;

@@ -41,11 +41,8 @@ internal sealed class PendingWelcomeEmailConfiguration : IEntityTypeConfiguratio
     {
         pending.ToTable("welcome_email_outbox");
         pending.HasKey(p => p.UserId);
-        pending.Property(p => p.UserId).HasColumnName("user_id").ValueGeneratedNever();
-        pending.Property(p => p.Name).HasColumnName("name").HasMaxLength(User.NameMaxLength).IsRequired();
-        pending.Property(p => p.Email).HasColumnName("email").HasMaxLength(User.EmailMaxLength).IsRequired();
-        pending.Property(p => p.ClaimedUntil).HasColumnName("claimed_until");
-        pending.Property(p => p.ClaimToken).HasColumnName("claim_token");
+        pending.Property(p => p.UserId).ValueGeneratedNever();
+        pending.HasNameAndEmailColumns(p => p.Name, p => p.Email);
         pending.Property(p => p.TraceParent).HasColumnName("traceparent").HasMaxLength(TraceParentLength);
         pending.HasIndex(p => p.ClaimedUntil).HasDatabaseName("ix_welcome_email_outbox_claimed_until");
     }

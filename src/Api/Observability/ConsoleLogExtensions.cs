@@ -1,6 +1,4 @@
-using Api.Configuration;
 using Microsoft.Extensions.Logging.Console;
-using Microsoft.Extensions.Options;
 
 namespace Api.Observability;
 

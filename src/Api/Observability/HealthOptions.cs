@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Api.Observability;
 
 /// <summary>Settings under <c>Health</c>: how long <c>/health/ready</c> may wait on a dependency.</summary>

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Numerics;
 using System.Runtime.InteropServices;
-using Microsoft.Extensions.Options;
 
 namespace Api.Observability;
 
@@ -46,10 +45,8 @@ public sealed class HttpMetrics
         var meter = meterFactory.Create(MeterName);
         _requests = meter.CreateCounter<long>(RequestsTotal, unit: null,
             description: "HTTP requests handled, by method, route template and status code.");
-        _duration = meter.CreateHistogram(RequestDuration, unit: "s",
-            description: "Time from the first byte of the request to the end of the response, in seconds.",
-            tags: null,
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = options.Value.DurationBuckets });
+        _duration = meter.CreateSecondsHistogram(RequestDuration,
+            "Time from the first byte of the request to the end of the response, in seconds.", options.Value.DurationBuckets);
 
         _stripes = new Stripe[BitOperations.RoundUpToPowerOf2((uint)Environment.ProcessorCount)];
         for (var i = 0; i < _stripes.Length; i++)

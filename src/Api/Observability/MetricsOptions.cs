@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Api.Observability;
 
 /// <summary>Settings under <c>Metrics</c>: what is measured and who may scrape it.</summary>

@@ -1,21 +1,19 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using Api.ApiKeys;
-using Api.Configuration;
 using OpenTelemetry.Resources;
 
 namespace Api.Observability;
 
 public static class ObservabilityExtensions
 {
-    /// <summary>Health checks tagged with this run in <c>/health/ready</c>; a feature that owns a dependency adds one.</summary>
-    public const string ReadyTag = "ready";
+    /// <summary>Health checks tagged with this run in <c>/health/ready</c> (<see cref="AddReadinessCheck{T}"/> tags them).</summary>
+    private const string ReadyTag = "ready";
 
     /// <summary>
-    /// Every meter the service exports. Our own are named <c>Api.*</c>; the built-in ones are those that cost nothing per
-    /// request (the runtime's and the process' are read at scrape time, Kestrel's and SignalR's count connections).
+    /// Every meter the service exports: our own (<see cref="ServiceInfo.OwnTelemetry"/>), and the built-in ones that
+    /// cost nothing per request (the runtime's and the process' are read at scrape time, Kestrel's and SignalR's count connections).
     /// ASP.NET Core's Hosting meter is left out: http_request_duration_seconds measures what its histogram does, and
     /// HttpMetrics counts the in-flight requests per core (see <see cref="HttpMetrics.ActiveRequests"/>). What the
     /// saturation alerts read is in, for an add or two per command or limited request: Npgsql's connection pool, the
@@ -23,7 +21,7 @@ public static class ObservabilityExtensions
     /// </summary>
     private static readonly string[] ExportedMeters =
     [
-        "Api.*",
+        ServiceInfo.OwnTelemetry,
         "System.Runtime",
         "Microsoft.AspNetCore.Server.Kestrel",
         "Microsoft.AspNetCore.Http.Connections",
@@ -43,7 +41,7 @@ public static class ObservabilityExtensions
         builder.Services.AddValidatedOptions<HealthOptions>(HealthOptions.Section);
         // Every check a feature registers without its own timeout gets the readiness budget, so no dependency can hold
         // /health/ready (and the load balancer asking it) longer than that.
-        builder.Services.AddOptions<HealthCheckServiceOptions>().PostConfigure<Microsoft.Extensions.Options.IOptions<HealthOptions>>((checks, health) =>
+        builder.Services.AddOptions<HealthCheckServiceOptions>().PostConfigure<IOptions<HealthOptions>>((checks, health) =>
         {
             foreach (var registration in checks.Registrations.Where(r => r.Timeout == Timeout.InfiniteTimeSpan))
             {
@@ -69,7 +67,7 @@ public static class ObservabilityExtensions
                 // only), so a latency spike on the dashboard links to a slow request's trace.
                 .SetExemplarFilter(ExemplarFilterType.TraceBased)
                 .AddPrometheusExporter());
-        builder.Services.AddOptions<OpenTelemetry.Exporter.PrometheusAspNetCoreOptions>().Configure<Microsoft.Extensions.Options.IOptions<MetricsOptions>>(
+        builder.Services.AddOptions<OpenTelemetry.Exporter.PrometheusAspNetCoreOptions>().Configure<IOptions<MetricsOptions>>(
             (exporter, metrics) => exporter.ScrapeResponseCacheDurationMilliseconds = metrics.Value.ScrapeCacheMilliseconds);
         builder.AddTracing();
         builder.AddConsoleLogFormats();
@@ -87,7 +85,7 @@ public static class ObservabilityExtensions
 
     public static IApplicationBuilder UseHttpMetrics(this IApplicationBuilder app)
     {
-        var options = app.ApplicationServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value;
+        var options = app.ApplicationServices.GetRequiredService<IOptions<MetricsOptions>>().Value;
         if (options.Enabled is not null)
         {
             app.ApplicationServices.GetRequiredService<ILogger<MetricsOptions>>().LogWarning(
@@ -100,13 +98,22 @@ public static class ObservabilityExtensions
     /// <summary>With <c>Metrics:Port</c> set, that port serves only the scrape and the probes, and only it serves the scrape.</summary>
     public static IApplicationBuilder UseMetricsPort(this IApplicationBuilder app) =>
         // Decided once here, not on every request: without Metrics:Port there is no second door to guard.
-        app.ApplicationServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value.Port is null
+        app.ApplicationServices.GetRequiredService<IOptions<MetricsOptions>>().Value.Port is null
             ? app
             : app.UseMiddleware<MetricsPortMiddleware>();
 
+    /// <summary>
+    /// A check of <c>/health/ready</c>, added by the feature that owns the dependency. Its failure status is Unhealthy
+    /// (the load balancer takes the instance out) or, for a dependency without which the instance still serves,
+    /// Degraded (the report and the alerts show it, traffic keeps coming).
+    /// </summary>
+    public static IHealthChecksBuilder AddReadinessCheck<T>(this IServiceCollection services, string name, HealthStatus failureStatus = HealthStatus.Unhealthy)
+        where T : class, IHealthCheck =>
+        services.AddHealthChecks().AddCheck<T>(name, failureStatus, [ReadyTag]);
+
     public static IEndpointRouteBuilder MapObservability(this IEndpointRouteBuilder endpoints)
     {
-        var options = endpoints.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value;
+        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<MetricsOptions>>().Value;
 
         Action<IApplicationBuilder>? guard = string.IsNullOrEmpty(options.ApiKey) ? null : new ApiKeyGuard(options.ApiKey, "metrics").Apply;
         // With Metrics:Port set, which port serves the scrape is decided by the connection (MetricsPortMiddleware).

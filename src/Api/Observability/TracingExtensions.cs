@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
@@ -22,9 +21,6 @@ public static class TracingExtensions
     /// </summary>
     public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
-    /// <summary>Every ActivitySource of our own features is named <c>Api.Something</c>.</summary>
-    public const string ActivitySources = "Api.*";
-
     public static IHostApplicationBuilder AddTracing(this IHostApplicationBuilder builder)
     {
         // Spans are recorded only when they are exported: unexported they would cost CPU for nothing (BENCHMARKS.md,
@@ -33,7 +29,7 @@ public static class TracingExtensions
         if (IsSet(builder, OtlpEndpointKey) || IsSet(builder, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
         {
             builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing
-                .AddSource(ActivitySources)
+                .AddSource(ServiceInfo.OwnTelemetry)
                 .AddAspNetCoreInstrumentation()
                 .AddEntityFrameworkCoreInstrumentation()
                 // Commands outside any span are background polling (Hangfire's fetch loop): a trace each would be noise.

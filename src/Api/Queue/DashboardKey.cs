@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Api.ApiKeys;
-using Microsoft.Extensions.Options;
 
 namespace Api.Queue;
 

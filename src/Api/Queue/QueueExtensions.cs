@@ -1,4 +1,3 @@
-using Api.Configuration;
 using Api.Data;
 using Api.Observability;
 using Hangfire;
@@ -6,8 +5,6 @@ using Hangfire.Common;
 using Hangfire.InMemory;
 using Hangfire.Redis.StackExchange;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 using OpenTelemetry.Trace;
 
 namespace Api.Queue;
@@ -45,7 +42,7 @@ public static class QueueExtensions
             // Degraded, not unhealthy: without Redis the API still serves everything and new jobs wait in their outbox, so
             // a load balancer should keep sending traffic (the status still shows in /health/ready and in alerts).
             builder.Services.AddSingleton<QueueRedisHealthCheck>();
-            builder.Services.AddHealthChecks().AddCheck<QueueRedisHealthCheck>("queue-redis", HealthStatus.Degraded, [ObservabilityExtensions.ReadyTag]);
+            builder.Services.AddReadinessCheck<QueueRedisHealthCheck>("queue-redis", HealthStatus.Degraded);
         }
 
         builder.Services.AddSingleton<JobQueues>();

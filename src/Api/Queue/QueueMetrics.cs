@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using Api.Observability;
 
 namespace Api.Queue;
 
@@ -48,12 +49,9 @@ public sealed class QueueMetrics
             description: "Jobs that finished successfully, by queue.");
         _failed = meter.CreateCounter<long>(JobsFailed, unit: null,
             description: "Job attempts that threw, by queue; a job retried three times and then failed counts 4.");
-        _duration = meter.CreateHistogram(JobDuration, unit: "s",
-            description: "Time one attempt of a job ran, in seconds, by queue.",
-            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
-        _wait = meter.CreateHistogram(JobWait, unit: "s",
-            description: "Time from enqueueing a job to the start of its first attempt, in seconds, by queue.",
-            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WaitBuckets });
+        _duration = meter.CreateSecondsHistogram(JobDuration, "Time one attempt of a job ran, in seconds, by queue.", DurationBuckets);
+        _wait = meter.CreateSecondsHistogram(JobWait,
+            "Time from enqueueing a job to the start of its first attempt, in seconds, by queue.", WaitBuckets);
         meter.CreateObservableGauge(JobsWaiting, ObserveWaiting, unit: null,
             description: "Jobs enqueued and not yet picked up, by queue, as of the last snapshot of the job storage; the same on every instance sharing the storage.");
         meter.CreateObservableGauge(OldestJobAge, ObserveOldestAge, unit: "s",

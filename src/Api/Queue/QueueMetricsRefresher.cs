@@ -1,7 +1,6 @@
 using Api.Observability;
 using Hangfire;
 using Hangfire.Storage;
-using Microsoft.Extensions.Options;
 
 namespace Api.Queue;
 

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Api.Queue;
 
 /// <summary>Settings under <c>Queue</c>: the Hangfire server, its retries and its dashboard.</summary>

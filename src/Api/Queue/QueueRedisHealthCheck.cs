@@ -1,5 +1,4 @@
 using Api.Observability;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Api.Queue;
 

@@ -1,6 +1,5 @@
 using Api.Observability;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StackExchange.Redis;
 
 namespace Api.Realtime;

@@ -1,4 +1,3 @@
-using Api.Configuration;
 using Api.Data;
 using Api.Jwt;
 using Api.Observability;
@@ -9,8 +8,6 @@ using Api.Users;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Api.Realtime;
@@ -67,7 +64,7 @@ public static class RealtimeExtensions
             });
             // Its own entry in /health/ready: a broadcast needs this connection, not the job storage's.
             builder.Services.AddSingleton<BackplaneHealthCheck>();
-            builder.Services.AddHealthChecks().AddCheck<BackplaneHealthCheck>("realtime-backplane", HealthStatus.Degraded, [ObservabilityExtensions.ReadyTag]);
+            builder.Services.AddReadinessCheck<BackplaneHealthCheck>("realtime-backplane", HealthStatus.Degraded);
         }
 
         return builder;

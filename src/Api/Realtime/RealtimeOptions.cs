@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Api.Realtime;
 
 /// <summary>Settings under <c>Realtime</c>: how fast a silent client is declared dead.</summary>

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Api.Observability;
 using Api.Users;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Api.Realtime;

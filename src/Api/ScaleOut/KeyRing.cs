@@ -1,4 +1,3 @@
-using Api.Configuration;
 using Api.Data;
 using Api.Observability;
 using Microsoft.AspNetCore.DataProtection;
@@ -7,7 +6,6 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using Microsoft.Extensions.Options;
 
 namespace Api.ScaleOut;
 
@@ -54,9 +52,6 @@ internal sealed class DataProtectionKeyConfiguration : IEntityTypeConfiguration<
     {
         key.ToTable("data_protection_keys");
         key.HasKey(k => k.Id).HasName("PK_data_protection_keys");
-        key.Property(k => k.Id).HasColumnName("id");
-        key.Property(k => k.FriendlyName).HasColumnName("friendly_name");
-        key.Property(k => k.Xml).HasColumnName("xml");
     }
 }
 

@@ -1,7 +1,5 @@
-using Api.Configuration;
 using Api.Data;
 using Api.Observability;
-using Microsoft.Extensions.Options;
 
 namespace Api.ScaleOut;
 
@@ -30,7 +28,7 @@ public static class ScaleOutExtensions
         builder.Services.AddSingleton<IHostLifetime, DrainingLifetime>();
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<ShutdownOptions>>((host, shutdown) =>
             host.ShutdownTimeout = TimeSpan.FromSeconds(shutdown.Value.GraceSeconds));
-        builder.Services.AddHealthChecks().AddCheck<DrainHealthCheck>("drain", tags: [ObservabilityExtensions.ReadyTag]);
+        builder.Services.AddReadinessCheck<DrainHealthCheck>("drain");
         return builder;
     }
 

@@ -1,5 +1,4 @@
 using Api.Errors;
-using Microsoft.Extensions.Options;
 
 namespace Api.Security;
 

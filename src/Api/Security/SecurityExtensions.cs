@@ -1,13 +1,11 @@
 using System.Globalization;
 using System.Net;
 using System.Threading.RateLimiting;
-using Api.Configuration;
 using Api.Errors;
 using Api.ScaleOut;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Options;
 
 namespace Api.Security;
 

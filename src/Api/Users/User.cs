@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using Api.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -26,16 +27,25 @@ internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
     {
         user.ToTable("users");
         user.HasKey(u => u.Id);
-        user.Property(u => u.Id).HasColumnName("id").ValueGeneratedNever();
-        user.Property(u => u.Name).HasColumnName("name").HasMaxLength(User.NameMaxLength).IsRequired();
-        user.Property(u => u.Email).HasColumnName("email").HasMaxLength(User.EmailMaxLength).IsRequired();
-        user.Property(u => u.CreatedAt).HasColumnName("created_at");
+        user.Property(u => u.Id).ValueGeneratedNever();
+        user.HasNameAndEmailColumns(u => u.Name, u => u.Email);
         user.HasIndex(u => u.Email).IsUnique().HasDatabaseName("ix_users_email");
     }
 }
 
 internal static class UsersTable
 {
+    /// <summary>
+    /// The name and email columns as the users table has them. A table that keeps a copy of a user's name and email
+    /// (the welcome email's outbox) declares them with this, so whatever fits a user fits the copy.
+    /// </summary>
+    public static void HasNameAndEmailColumns<T>(this EntityTypeBuilder<T> entity, Expression<Func<T, string>> name, Expression<Func<T, string>> email)
+        where T : class
+    {
+        entity.Property(name).HasMaxLength(User.NameMaxLength).IsRequired();
+        entity.Property(email).HasMaxLength(User.EmailMaxLength).IsRequired();
+    }
+
     extension(AppDbContext db)
     {
         /// <summary>The users table, a member of Users' own: Data's context does not know the feature.</summary>

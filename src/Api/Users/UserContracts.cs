@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Api.Users;
 
 // Display names are the JSON names, so that validation messages say "The name field is required." about the field

@@ -1,6 +1,5 @@
 using Api.Data;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Api.Users;
 

@@ -1,6 +1,4 @@
 using System.ComponentModel;
-using System.ComponentModel.DataAnnotations;
-using Api.Configuration;
 using Api.Data;
 using Api.Jwt;
 using Api.Security;
@@ -35,7 +33,7 @@ public static class UsersApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge); // Api:MaxRequestBodyBytes applies to every request
         // The problem responses are declared for the OpenAPI document (every status each operation can answer, ApiDocsTests
         // holds the list); the typed results declare the successes. 503: the database did not answer within
-        // Data:CommandTimeoutSeconds (Data/DatabaseUnavailable.cs).
+        // Data:CommandTimeoutSeconds (Data/DatabaseUnavailableExceptionHandler.cs).
         api.MapPost("/users", CreateAsync)
             .WithName("CreateUser").WithSummary("Create a user and queue their welcome email")
             .RequireRateLimiting(SecurityExtensions.SignUpPolicy) // each sign-up mails a caller-chosen address

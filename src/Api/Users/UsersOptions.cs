@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Api.Users;
 
 /// <summary>Settings under <c>Users</c>.</summary>

@@ -1,8 +1,6 @@
-using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Api.ApiDocs;
-using Api.Tests.Infrastructure;
 using Api.Tests.Monitoring;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;

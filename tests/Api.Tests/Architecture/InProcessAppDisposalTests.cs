@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Api.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Api.Tests.Architecture;

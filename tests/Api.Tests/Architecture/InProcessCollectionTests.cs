@@ -1,6 +1,5 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
-using Api.Tests.Infrastructure;
 using Api.Tests.Monitoring;
 using Microsoft.AspNetCore.Mvc.Testing;
 

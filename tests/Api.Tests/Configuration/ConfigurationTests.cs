@@ -12,7 +12,6 @@ using Api.Security;
 //#if (users)
 using Api.Users;
 //#endif
-using Api.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -26,19 +25,25 @@ namespace Api.Tests.Configuration;
 [Collection(InProcessApp.Name)]
 public sealed class ConfigurationTests
 {
-    private static (T? Options, IReadOnlyList<string> Problems) Bind<T>(string section, params (string Key, string Value)[] settings) where T : class
+    /// <summary>The settings, as the user would write them, through the app's one options mechanism for one section.</summary>
+    private static ServiceProvider Provider(Type options, string section, params (string Key, string Value)[] settings)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
             .Build();
         var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
-        services.AddValidatedOptions<T>(section);
-        using var provider = services.BuildServiceProvider();
+        typeof(ValidatedOptions).GetMethod(nameof(ValidatedOptions.AddValidatedOptions))!.MakeGenericMethod(options).Invoke(null, [services, section]);
+        return services.BuildServiceProvider();
+    }
+
+    private static (T? Options, IReadOnlyList<string> Problems) Bind<T>(string section, params (string Key, string Value)[] settings) where T : class
+    {
+        using var provider = Provider(typeof(T), section, settings);
         var problems = ConfigurationErrors.Problems(provider, typeof(T));
         return problems.Count == 0 ? (provider.GetRequiredService<IOptions<T>>().Value, []) : (null, problems);
     }
 
-    /// <summary>One bad value in each section of the app, as the binder and the validation see it.</summary>
+    /// <summary>One bad value in each section of the app (nested ones too), as the binder and the validation see it.</summary>
     [Theory]
     [InlineData(typeof(DataOptions), "Data:CommandTimeoutSeconds", "soon", "Data:CommandTimeoutSeconds must be a whole number, got 'soon'")]
     [InlineData(typeof(RequestLimitsOptions), "Api:MaxRequestBodyBytes", "big", "Api:MaxRequestBodyBytes must be a whole number, got 'big'")]
@@ -53,48 +58,31 @@ public sealed class ConfigurationTests
     [InlineData(typeof(MetricsOptions), "Metrics:Path", "metrics-without-slash", "Metrics:Path must start with '/'")]
     [InlineData(typeof(MetricsOptions), "Metrics:Port", "abc", "Metrics:Port must be a whole number, got 'abc'")]
     [InlineData(typeof(QueueOptions), "Queue:StorageTimeoutMilliseconds", "1", "Queue:StorageTimeoutMilliseconds must be between 100 and 60000, got 1")]
+    [InlineData(typeof(QueueOptions), "Queue:Retry:DelaySeconds", "-3", "Queue:Retry:DelaySeconds must be between 1 and 3600, got -3")]
+    [InlineData(typeof(QueueOptions), "Queue:Retry:Attempts", "101", "Queue:Retry:Attempts must be between 0 and 100, got 101")]
+    [InlineData(typeof(QueueOptions), "Queue:Dashboard:Path", "hangfire", "Queue:Dashboard:Path must start with '/' and name a path")]
+    [InlineData(typeof(QueueOptions), "Queue:Workers", "0", "Queue:Workers must be between 1 and 1000, got 0")]
+    // A value of the wrong type names its key, not a class.
+    [InlineData(typeof(QueueOptions), "Queue:Workers", "abc", "Queue:Workers must be a whole number, got 'abc'")]
+    [InlineData(typeof(QueueOptions), "Queue:Retry:DelaySeconds", "1.5", "Queue:Retry:DelaySeconds must be a whole number, got '1.5'")]
+    [InlineData(typeof(QueueOptions), "Queue:Dashboard", "on", "Queue:Dashboard is a section of settings, not a value; got 'on'")]
 //#if (sendsEmail)
     [InlineData(typeof(EmailOptions), "Email:Outbox:PollingMilliseconds", "fast", "Email:Outbox:PollingMilliseconds must be a whole number, got 'fast'")]
+    [InlineData(typeof(EmailOptions), "Email:Smtp:Port", "99999", "Email:Smtp:Port must be between 1 and 65535, got 99999")]
+    [InlineData(typeof(EmailOptions), "Email:Smtp:TimeoutSeconds", "0", "Email:Smtp:TimeoutSeconds must be between 1 and 600, got 0")]
+    [InlineData(typeof(EmailOptions), "Email:Outbox:BatchSize", "0", "Email:Outbox:BatchSize must be between 1 and 10000, got 0")]
+    [InlineData(typeof(EmailOptions), "Email:From", "nope", "Email:From must be an email address, got 'nope'")]
+    [InlineData(typeof(EmailOptions), "Email:PickupDirectory", "", "Email:PickupDirectory is required")]
 //#endif
 //#if (realtime)
     [InlineData(typeof(RealtimeOptions), "Realtime:RedisTimeout", "00:05:00", "Realtime:RedisTimeout must be between 00:00:00.100 and 00:01:00, got 00:05:00")]
 //#endif
     public void A_bad_value_in_any_section_names_its_key(Type options, string key, string value, string expected)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(key, value)]).Build();
-        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
-        var section = (string)options.GetField("Section")!.GetValue(null)!;
-        typeof(ValidatedOptions).GetMethod(nameof(ValidatedOptions.AddValidatedOptions))!.MakeGenericMethod(options).Invoke(null, [services, section]);
-        using var provider = services.BuildServiceProvider();
+        using var provider = Provider(options, (string)options.GetField("Section")!.GetValue(null)!, (key, value));
 
         Assert.Equal([expected], ConfigurationErrors.Problems(provider, options));
     }
-
-//#if (sendsEmail)
-    [Theory]
-    [InlineData("Email:Smtp:Port", "99999", "Email:Smtp:Port must be between 1 and 65535, got 99999")]
-    [InlineData("Email:Smtp:TimeoutSeconds", "0", "Email:Smtp:TimeoutSeconds must be between 1 and 600, got 0")]
-    [InlineData("Email:Outbox:BatchSize", "0", "Email:Outbox:BatchSize must be between 1 and 10000, got 0")]
-    [InlineData("Email:From", "nope", "Email:From must be an email address, got 'nope'")]
-    [InlineData("Email:PickupDirectory", "", "Email:PickupDirectory is required")]
-    public void A_bad_nested_email_setting_names_its_key(string key, string value, string expected) =>
-        Assert.Equal([expected], Bind<EmailOptions>(EmailOptions.Section, (key, value)).Problems);
-//#endif
-
-    [Theory]
-    [InlineData("Queue:Retry:DelaySeconds", "-3", "Queue:Retry:DelaySeconds must be between 1 and 3600, got -3")]
-    [InlineData("Queue:Retry:Attempts", "101", "Queue:Retry:Attempts must be between 0 and 100, got 101")]
-    [InlineData("Queue:Dashboard:Path", "hangfire", "Queue:Dashboard:Path must start with '/' and name a path")]
-    [InlineData("Queue:Workers", "0", "Queue:Workers must be between 1 and 1000, got 0")]
-    public void A_bad_queue_setting_names_its_key(string key, string value, string expected) =>
-        Assert.Equal([expected], Bind<QueueOptions>(QueueOptions.Section, (key, value)).Problems);
-
-    [Theory]
-    [InlineData("Queue:Workers", "abc", "Queue:Workers must be a whole number, got 'abc'")]
-    [InlineData("Queue:Retry:DelaySeconds", "1.5", "Queue:Retry:DelaySeconds must be a whole number, got '1.5'")]
-    [InlineData("Queue:Dashboard", "on", "Queue:Dashboard is a section of settings, not a value; got 'on'")]
-    public void A_value_of_the_wrong_type_names_its_key_instead_of_a_class(string key, string value, string expected) =>
-        Assert.Equal([expected], Bind<QueueOptions>(QueueOptions.Section, (key, value)).Problems);
 
     [Fact]
     public void The_key_is_named_as_the_user_spelled_it()

@@ -1,5 +1,3 @@
-using System.Net;
-using Api.Tests.Infrastructure;
 using Api.Tests.Monitoring;
 
 namespace Api.Tests.Configuration;
@@ -15,41 +13,29 @@ public sealed class EnvironmentTests
     [Fact]
     public async Task Dotnet_run_is_development_with_the_local_dashboard_open()
     {
-        var folder = TempFolder.Create("api-tests-dotnet-run");
-        try
-        {
-            var port = FreePort.Next();
-            await using var app = DotnetRun(folder, port);
-            await app.WaitUntilReadyAsync($"http://127.0.0.1:{port}/health/live", "dotnet run", TimeSpan.FromSeconds(180));
+        using var folderScope = TempFolder.Scoped("api-tests-dotnet-run");
+        var folder = folderScope.Path;
+        var port = FreePort.Next();
+        await using var app = DotnetRun(folder, port);
+        await app.WaitUntilReadyAsync($"http://127.0.0.1:{port}/health/live", "dotnet run", TimeSpan.FromSeconds(180));
 
-            using var http = new HttpClient();
-            using var dashboard = await http.GetAsync($"http://127.0.0.1:{port}/hangfire");
-            Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
-            Assert.Contains("Hosting environment: Development", app.Output, StringComparison.Ordinal);
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        using var http = new HttpClient();
+        using var dashboard = await http.GetAsync($"http://127.0.0.1:{port}/hangfire");
+        Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
+        Assert.Contains("Hosting environment: Development", app.Output, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task The_production_profile_refuses_the_development_only_setting()
     {
-        var folder = TempFolder.Create("api-tests-dotnet-run");
-        try
-        {
-            await using var app = DotnetRun(folder, FreePort.Next(), "--launch-profile", "Production", "--",
-                "--Queue:Dashboard:AllowLocalRequestsWithoutKey=true");
-            await app.WaitForExitAsync(TimeSpan.FromSeconds(180));
+        using var folderScope = TempFolder.Scoped("api-tests-dotnet-run");
+        var folder = folderScope.Path;
+        await using var app = DotnetRun(folder, FreePort.Next(), "--launch-profile", "Production", "--",
+            "--Queue:Dashboard:AllowLocalRequestsWithoutKey=true");
+        await app.WaitForExitAsync(TimeSpan.FromSeconds(180));
 
-            Assert.Equal(1, app.ExitCode);
-            Assert.Contains("Queue:Dashboard:AllowLocalRequestsWithoutKey is for local development only", app.Output, StringComparison.Ordinal);
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        Assert.Equal(1, app.ExitCode);
+        Assert.Contains("Queue:Dashboard:AllowLocalRequestsWithoutKey is for local development only", app.Output, StringComparison.Ordinal);
     }
 
     // Generous deadlines: dotnet run starts the CLI before the app, slow on a busy machine.

@@ -1,6 +1,5 @@
 using Api.Data;
 using Api.Users;
-using Api.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
@@ -12,22 +11,16 @@ public sealed class MigrationsTests
     [Fact]
     public async Task Migrations_apply_on_sqlite_and_match_the_model()
     {
-        var folder = TempFolder.Create("api-tests-migrations");
-        try
-        {
-            var options = new DbContextOptionsBuilder<AppDbContext>().UseSqlite($"Data Source={Path.Combine(folder, "m.db")};Pooling=false").Options;
-            await using var db = new AppDbContext(options);
+        using var folderScope = TempFolder.Scoped("api-tests-migrations");
+        var folder = folderScope.Path;
+        var options = new DbContextOptionsBuilder<AppDbContext>().UseSqlite($"Data Source={Path.Combine(folder, "m.db")};Pooling=false").Options;
+        await using var db = new AppDbContext(options);
 
-            await db.Database.MigrateAsync();
+        await db.Database.MigrateAsync();
 
-            Assert.Empty(await db.Database.GetPendingMigrationsAsync());
-            Assert.False(db.Database.HasPendingModelChanges(), "The model has changes no migration captures: run dotnet ef migrations add.");
-            Assert.Equal(0, await db.Users.CountAsync());
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
+        Assert.Empty(await db.Database.GetPendingMigrationsAsync());
+        Assert.False(db.Database.HasPendingModelChanges(), "The model has changes no migration captures: run dotnet ef migrations add.");
+        Assert.Equal(0, await db.Users.CountAsync());
     }
 
     [Fact]

@@ -1,10 +1,8 @@
-using System.Net;
 using System.Net.Http.Headers;
 using Api.Configuration;
 using Api.Observability;
 using Api.Queue;
 using Api.ScaleOut;
-using Api.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

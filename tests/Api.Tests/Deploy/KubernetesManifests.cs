@@ -1,4 +1,3 @@
-using Api.Tests.Infrastructure;
 using Api.Tests.Monitoring;
 using YamlDotNet.Serialization;
 

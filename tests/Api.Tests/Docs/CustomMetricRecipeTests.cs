@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
-using Api.Tests.Infrastructure;
 using Api.Tests.Monitoring;
 
 namespace Api.Tests.Docs;
@@ -30,49 +29,43 @@ public sealed partial class CustomMetricRecipeTests
         var code = CSharpBlock().Match(section).Groups[1].Value;
         code = string.Join('\n', code.Split('\n').Select(line => line.StartsWith("   ", StringComparison.Ordinal) ? line[3..] : line));
 
-        var copy = TempFolder.Create("custom-metric-recipe");
-        try
+        using var copyScope = TempFolder.Scoped("custom-metric-recipe");
+        var copy = copyScope.Path;
+        foreach (var shared in new[] { "global.json", "Directory.Build.props", "Directory.Packages.props", ".editorconfig" })
         {
-            foreach (var shared in new[] { "global.json", "Directory.Build.props", "Directory.Packages.props", ".editorconfig" })
-            {
-                File.Copy(MonitoringConfig.RepositoryFile(shared), Path.Combine(copy, shared));
-            }
-
-            CopySource(MonitoringConfig.RepositoryFile("src/Api"), Path.Combine(copy, "src/Api"));
-            var target = Path.Combine(copy, file);
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.WriteAllText(target, code);
-            var program = Path.Combine(copy, "src/Api/Program.cs");
-            var text = File.ReadAllText(program);
-            Assert.Contains("builder.AddData();", text, StringComparison.Ordinal);
-            Assert.Contains("app.MapRoot();", text, StringComparison.Ordinal);
-            text = text.Replace("builder.AddData();", $"builder.AddData();\n{AddLine}", StringComparison.Ordinal)
-                .Replace("app.MapRoot();", $"app.MapRoot();\n{MapLine}", StringComparison.Ordinal);
-            File.WriteAllText(program, $"using {Namespace().Match(code).Groups[1].Value};\n{text}");
-
-            var output = Path.Combine(copy, "out");
-            await NativeProcess.RunAsync("dotnet", ["build", Path.Combine(copy, "src/Api/Api.csproj"), "--nologo", "-v", "q", "-o", output],
-                timeout: TimeSpan.FromMinutes(5));
-
-            var data = Path.Combine(copy, "data");
-            Directory.CreateDirectory(data);
-            var port = FreePort.Next();
-            await using var app = NativeProcess.Start("dotnet",
-                [Path.Combine(output, "Api.dll"), "--urls", $"http://127.0.0.1:{port}", "--contentRoot", data,
-                    $"--ConnectionStrings:Sqlite=Data Source={Path.Combine(data, "app.db")}", $"--Email:PickupDirectory={Path.Combine(data, "mail")}"],
-                data, new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["HOME"] = data });
-            await app.WaitUntilReadyAsync($"http://127.0.0.1:{port}/health/live", "the app with the recipe", TimeSpan.FromSeconds(60));
-
-            using var http = new HttpClient();
-            var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{port}/metrics");
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/plain"));
-            var metrics = await (await http.SendAsync(request)).Content.ReadAsStringAsync();
-            Assert.Matches(new Regex(@"^signins_total\{[^}]*outcome=""success""[^}]*\} 0", RegexOptions.Multiline), metrics);
+            File.Copy(MonitoringConfig.RepositoryFile(shared), Path.Combine(copy, shared));
         }
-        finally
-        {
-            TempFolder.Delete(copy);
-        }
+
+        CopySource(MonitoringConfig.RepositoryFile("src/Api"), Path.Combine(copy, "src/Api"));
+        var target = Path.Combine(copy, file);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        File.WriteAllText(target, code);
+        var program = Path.Combine(copy, "src/Api/Program.cs");
+        var text = File.ReadAllText(program);
+        Assert.Contains("builder.AddData();", text, StringComparison.Ordinal);
+        Assert.Contains("app.MapRoot();", text, StringComparison.Ordinal);
+        text = text.Replace("builder.AddData();", $"builder.AddData();\n{AddLine}", StringComparison.Ordinal)
+            .Replace("app.MapRoot();", $"app.MapRoot();\n{MapLine}", StringComparison.Ordinal);
+        File.WriteAllText(program, $"using {Namespace().Match(code).Groups[1].Value};\n{text}");
+
+        var output = Path.Combine(copy, "out");
+        await NativeProcess.RunAsync("dotnet", ["build", Path.Combine(copy, "src/Api/Api.csproj"), "--nologo", "-v", "q", "-o", output],
+            timeout: TimeSpan.FromMinutes(5));
+
+        var data = Path.Combine(copy, "data");
+        Directory.CreateDirectory(data);
+        var port = FreePort.Next();
+        await using var app = NativeProcess.Start("dotnet",
+            [Path.Combine(output, "Api.dll"), "--urls", $"http://127.0.0.1:{port}", "--contentRoot", data,
+                $"--ConnectionStrings:Sqlite=Data Source={Path.Combine(data, "app.db")}", $"--Email:PickupDirectory={Path.Combine(data, "mail")}"],
+            data, new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["HOME"] = data });
+        await app.WaitUntilReadyAsync($"http://127.0.0.1:{port}/health/live", "the app with the recipe", TimeSpan.FromSeconds(60));
+
+        using var http = new HttpClient();
+        var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{port}/metrics");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/plain"));
+        var metrics = await (await http.SendAsync(request)).Content.ReadAsStringAsync();
+        Assert.Matches(new Regex(@"^signins_total\{[^}]*outcome=""success""[^}]*\} 0", RegexOptions.Multiline), metrics);
     }
 
     private static void CopySource(string from, string to)

@@ -1,7 +1,6 @@
 using Api.Data;
 using Api.Email;
 using Api.Queue;
-using Api.Tests.Infrastructure;
 using Hangfire;
 using Hangfire.InMemory;
 using Microsoft.EntityFrameworkCore;

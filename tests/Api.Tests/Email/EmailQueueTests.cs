@@ -1,7 +1,5 @@
-using System.Net;
 using Api.Email;
 using Api.Queue;
-using Api.Tests.Infrastructure;
 using Hangfire;
 using Microsoft.Extensions.DependencyInjection;
 

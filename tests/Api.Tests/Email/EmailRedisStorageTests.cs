@@ -1,9 +1,6 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Api.Email;
 using Api.Queue;
-using Api.Tests.Infrastructure;
 
 namespace Api.Tests.Email;
 

@@ -8,8 +8,8 @@ namespace Api.Tests.Infrastructure;
 
 /// <summary>
 /// The real app on a real Kestrel listener at 127.0.0.1 and a free port, so HTTP, WebSocket and SignalR clients talk
-/// to it over sockets. Only infrastructure is swapped: settings passed in override appsettings.json, the default
-/// database is a fresh SQLite file in a temporary folder, and the sign-up rate limit is off unless a test sets it.
+/// to it over sockets. Only infrastructure is swapped: settings passed in override appsettings.json, on top of
+/// <see cref="TestAppSettings"/> in a temporary folder (a fresh SQLite file, the mail pickup, no sign-up limit).
 /// </summary>
 public class ApiFactory : WebApplicationFactory<Program>
 {
@@ -19,17 +19,7 @@ public class ApiFactory : WebApplicationFactory<Program>
 
     public ApiFactory(IReadOnlyDictionary<string, string?>? settings = null)
     {
-        _settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(_folder, "app.db")}",
-            // Fixtures sign up many users from one address; the security tests turn the limit back on.
-            ["RateLimit:Enabled"] = "false",
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            _settings[key] = value;
-        }
-
+        _settings = TestAppSettings.In(_folder, settings);
         UseKestrel(0);
     }
 

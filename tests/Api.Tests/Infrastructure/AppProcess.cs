@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-
 namespace Api.Tests.Infrastructure;
 
 /// <summary>
@@ -39,8 +37,7 @@ public sealed class AppProcess : ServerProcess
             arguments.AddRange(["--contentRoot", contentRoot]);
         }
 
-        // Fixtures sign up many users from one address; a test that wants the limit passes RateLimit:Enabled=true.
-        foreach (var (key, value) in settings.ContainsKey("RateLimit:Enabled") ? settings : settings.Append(new("RateLimit:Enabled", "false")))
+        foreach (var (key, value) in settings)
         {
             arguments.Add($"--{key}={value}");
         }

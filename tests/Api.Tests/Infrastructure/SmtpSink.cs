@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.Net;
 using MimeKit;
 using Shared.Smtp;
 using SmtpServer;

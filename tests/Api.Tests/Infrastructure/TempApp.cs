@@ -2,7 +2,7 @@ namespace Api.Tests.Infrastructure;
 
 /// <summary>
 /// A temporary app process, the one owner of that set-up: a folder of its own (the content root, deleted with the app),
-/// a SQLite file and the mail pickup folder in it, the test's settings on top, and the process. Several instances of one
+/// the test settings of <see cref="TestAppSettings"/> in it, and the process. Several instances of one
 /// service are <see cref="StartFleetAsync"/>; a second instance on the same folder (which must fail) is
 /// <c>AppProcess.RunUntilExitAsync(app.Folder, app.Settings)</c>.
 /// </summary>
@@ -25,7 +25,7 @@ public sealed class TempApp : IAsyncDisposable
     public AppProcess Process { get; private set; }
     public Uri BaseAddress => Process.BaseAddress;
     public string Output => Process.Output;
-    public string Database => DatabaseIn(Folder);
+    public string Database => TestAppSettings.DatabaseIn(Folder);
 
     /// <param name="port">A fixed port where a test restarts the app on its address (a free one by default).</param>
     /// <param name="ownHome">HOME set to a folder inside the app's, as each container has a home of its own (ASP.NET Core's default key ring lives there).</param>
@@ -35,7 +35,7 @@ public sealed class TempApp : IAsyncDisposable
         var folder = TempFolder.Create($"api-tests-{name}");
         try
         {
-            var all = SettingsIn(folder, settings);
+            var all = TestAppSettings.In(folder, settings);
             return new TempApp(folder, all, nameContentRoot, ownHome, await LaunchAsync(folder, all, port, nameContentRoot, ownHome));
         }
         catch
@@ -105,32 +105,8 @@ public sealed class TempApp : IAsyncDisposable
     /// <summary>A start-up that must fail, in a folder of its own: the exit code and everything the app printed.</summary>
     public static async Task<(int ExitCode, string Output)> RunUntilExitAsync(IReadOnlyDictionary<string, string?> settings)
     {
-        var folder = TempFolder.Create("api-tests-start-up");
-        try
-        {
-            return await AppProcess.RunUntilExitAsync(folder, SettingsIn(folder, settings));
-        }
-        finally
-        {
-            TempFolder.Delete(folder);
-        }
-    }
-
-    private static string DatabaseIn(string folder) => Path.Combine(folder, "app.db");
-
-    private static Dictionary<string, string?> SettingsIn(string folder, IReadOnlyDictionary<string, string?>? settings)
-    {
-        var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["ConnectionStrings:Sqlite"] = $"Data Source={DatabaseIn(folder)}",
-            ["Email:PickupDirectory"] = Path.Combine(folder, "mail"),
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            all[key] = value;
-        }
-
-        return all;
+        using var folder = TempFolder.Scoped("api-tests-start-up");
+        return await AppProcess.RunUntilExitAsync(folder.Path, TestAppSettings.In(folder.Path, settings));
     }
 
     public async ValueTask DisposeAsync()

@@ -9,6 +9,9 @@ public static class TempFolder
         return path;
     }
 
+    /// <summary>A folder deleted when the scope ends: <c>using var scope = TempFolder.Scoped("name");</c>, then <c>scope.Path</c>.</summary>
+    public static Scope Scoped(string prefix) => new(Create(prefix));
+
     public static void Delete(string path)
     {
         try
@@ -22,5 +25,12 @@ public static class TempFolder
         catch (UnauthorizedAccessException)
         {
         }
+    }
+
+    public sealed class Scope(string path) : IDisposable
+    {
+        public string Path => path;
+
+        public void Dispose() => Delete(path);
     }
 }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
 using Api.Users;
 
 namespace Api.Tests.Infrastructure;

@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using Api.Tests.Infrastructure;
 using Npgsql;
 
 namespace Api.Tests.Monitoring;

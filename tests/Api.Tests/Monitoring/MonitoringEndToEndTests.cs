@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using Api.Tests.Infrastructure;
-
 namespace Api.Tests.Monitoring;
 
 /// <summary>

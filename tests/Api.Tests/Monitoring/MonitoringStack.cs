@@ -1,7 +1,5 @@
-using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
-using Api.Tests.Infrastructure;
 using Api.Users;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,7 +1,5 @@
-using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
-using Api.Tests.Infrastructure;
 
 namespace Api.Tests.Monitoring;
 

@@ -1,12 +1,9 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Json;
 //#if (realtime)
 using System.Net.WebSockets;
 //#endif
 using System.Text.Json;
 using Api.Queue;
-using Api.Tests.Infrastructure;
 using Api.Tests.Monitoring;
 //#if (realtime)
 using Api.Tests.Realtime;

@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Net;
 using Api.Observability;
-using Api.Tests.Infrastructure;
 
 namespace Api.Tests.Observability;
 
@@ -19,7 +17,8 @@ public sealed class ExemplarTests
         await using var dashboard = await AspireDashboard.StartAsync();
         await using var app = new ApiFactory(dashboard.ExportSettings);
         using var client = new HttpClient { BaseAddress = app.BaseAddress };
-        var folder = TempFolder.Create("api-tests-exemplars");
+        using var folderScope = TempFolder.Scoped("api-tests-exemplars");
+        var folder = folderScope.Path;
         var port = FreePort.Next();
         var config = Path.Combine(folder, "prometheus.yml");
         await File.WriteAllTextAsync(config, $"""
@@ -31,27 +30,20 @@ public sealed class ExemplarTests
                   - targets: ["{app.BaseAddress.Authority}"]
             """);
         await using var prometheus = await PrometheusServer.StartAsync(config, port, ["--enable-feature=exemplar-storage"]);
-        try
-        {
-            // A route nothing else calls, so the exemplar on its series can only be this request's.
-            var traceId = ActivityTraceId.CreateRandom().ToHexString();
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/users/{Guid.NewGuid()}");
-            request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
-            using var response = await client.SendAsync(request);
-            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        // A route nothing else calls, so the exemplar on its series can only be this request's.
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/users/{Guid.NewGuid()}");
+        request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
 
-            const string route = "route=\"/api/users/{id:guid}\"";
-            foreach (var series in new[] { $"{HttpMetrics.RequestDuration}_bucket{{{route}}}", $"{HttpMetrics.RequestsTotal}{{{route}}}" })
-            {
-                IReadOnlyList<string> found = [];
-                await Eventually.HoldsAsync(async () => (found = await prometheus.ExemplarTraceIdsAsync(series)).Contains(traceId),
-                    TimeSpan.FromSeconds(30), $"an exemplar with trace id {traceId} on {series}",
-                    () => $"Exemplars: {string.Join(", ", found)}\n{prometheus.Output}");
-            }
-        }
-        finally
+        const string route = "route=\"/api/users/{id:guid}\"";
+        foreach (var series in new[] { $"{HttpMetrics.RequestDuration}_bucket{{{route}}}", $"{HttpMetrics.RequestsTotal}{{{route}}}" })
         {
-            TempFolder.Delete(folder);
+            IReadOnlyList<string> found = [];
+            await Eventually.HoldsAsync(async () => (found = await prometheus.ExemplarTraceIdsAsync(series)).Contains(traceId),
+                TimeSpan.FromSeconds(30), $"an exemplar with trace id {traceId} on {series}",
+                () => $"Exemplars: {string.Join(", ", found)}\n{prometheus.Output}");
         }
     }
 }

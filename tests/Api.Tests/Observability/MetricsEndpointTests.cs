@@ -1,6 +1,4 @@
-using System.Net;
 using Api.Observability;
-using Api.Tests.Infrastructure;
 
 namespace Api.Tests.Observability;
 

@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Net;
 using System.Text.Json;
-using Api.Tests.Infrastructure;
 
 namespace Api.Tests.Observability;
 

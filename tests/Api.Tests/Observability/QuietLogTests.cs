@@ -1,5 +1,3 @@
-using Api.Tests.Infrastructure;
-
 namespace Api.Tests.Observability;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using Api.Observability;
-using Api.Tests.Infrastructure;
 
 namespace Api.Tests.Observability;
 

@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
-using Api.Tests.Infrastructure;
 
 namespace Api.Tests.Observability;
 

@@ -1,6 +1,3 @@
-using System.Net;
-using Api.Tests.Infrastructure;
-
 namespace Api.Tests.Queue;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.Net;
-using Api.Tests.Infrastructure;
 using Api.Tests.Security;
 
 namespace Api.Tests.Queue;

@@ -1,6 +1,4 @@
-using System.Net;
 using Api.Realtime;
-using Api.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Api.Tests.Infrastructure;
 using Api.Tests.Monitoring;
 
 namespace Api.Tests.Realtime;

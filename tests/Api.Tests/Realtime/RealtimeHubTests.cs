@@ -1,8 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Net.WebSockets;
 using Api.Realtime;
-using Api.Tests.Infrastructure;
 using Api.Users;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;

@@ -1,5 +1,4 @@
 using Api.Realtime;
-using Api.Tests.Infrastructure;
 
 namespace Api.Tests.Realtime;
 

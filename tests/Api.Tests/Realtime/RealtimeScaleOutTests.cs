@@ -1,7 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
 using Api.Realtime;
-using Api.Tests.Infrastructure;
 using Api.Users;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;

@@ -1,6 +1,4 @@
-using System.Net;
 using System.Net.WebSockets;
-using Api.Tests.Infrastructure;
 using Api.Tests.Realtime;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;

@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Api.Tests.Infrastructure;
 using Api.Tests.Monitoring;
 using YamlDotNet.Serialization;
 

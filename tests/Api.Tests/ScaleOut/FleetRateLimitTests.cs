@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Json;
-using Api.Tests.Infrastructure;
 
 namespace Api.Tests.ScaleOut;
 

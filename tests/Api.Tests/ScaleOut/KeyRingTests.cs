@@ -1,8 +1,6 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Api.ScaleOut;
-using Api.Tests.Infrastructure;
 using StackExchange.Redis;
 
 namespace Api.Tests.ScaleOut;

@@ -1,8 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
 using Api.Observability;
-using Api.Tests.Infrastructure;
 
 namespace Api.Tests.Security;
 

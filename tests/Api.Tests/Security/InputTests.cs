@@ -1,10 +1,8 @@
-using System.Net;
 using System.Text;
 using System.Text.Json;
 //#if (sendsEmail)
 using Api.Email;
 //#endif
-using Api.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
 

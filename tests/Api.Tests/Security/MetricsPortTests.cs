@@ -1,6 +1,3 @@
-using System.Net;
-using Api.Tests.Infrastructure;
-
 namespace Api.Tests.Security;
 
 /// <summary>With Metrics:Port set, the port a connection arrived on decides what it may reach, never the Host header.</summary>

@@ -1,7 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
 using Api.Observability;
-using Api.Tests.Infrastructure;
 
 namespace Api.Tests.Security;
 

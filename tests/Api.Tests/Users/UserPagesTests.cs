@@ -1,8 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Json;
-using Api.Tests.Infrastructure;
 using Api.Users;
 
 namespace Api.Tests.Users;

@@ -1,6 +1,4 @@
-using System.Net.Http.Json;
 using Api.Data;
-using Api.Tests.Infrastructure;
 using Api.Users;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,7 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using Api.Tests.Infrastructure;
 using Api.Users;
 
 namespace Api.Tests.Users;

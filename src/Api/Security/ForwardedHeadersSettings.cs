@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using System.Net;
 
 namespace Api.Security;
@@ -32,33 +31,4 @@ public sealed class ForwardedHeadersSettings : IValidatableObject
             yield return new ValidationResult($"{Section}:{nameof(KnownNetworks)}: '{network}' is not a network in CIDR notation (10.0.0.0/8).");
         }
     }
-}
-
-/// <summary>Settings under <c>RateLimit</c>: how often one client address may do what sends mail.</summary>
-public sealed class RateLimitOptions
-{
-    public const string Section = "RateLimit";
-
-    /// <summary>Off only for load tests and benchmarks, which sign up thousands of users from one address.</summary>
-    public bool Enabled { get; set; } = true;
-
-    /// <summary>
-    /// Sign-ups per minute per client address: enough for a family or an office behind one router, far too few for a
-    /// mail bomb (each sign-up mails a caller-chosen address).
-    /// </summary>
-    [Range(1, 1_000_000, ErrorMessage = "RateLimit:SignUpsPerMinute must be between 1 and 1000000.")]
-    public int SignUpsPerMinute { get; set; } = 20;
-}
-
-/// <summary>Settings under <c>Api</c> that bound what one request may cost.</summary>
-public sealed class RequestLimitsOptions
-{
-    public const string Section = "Api";
-
-    /// <summary>
-    /// Largest request body accepted, in bytes; larger ones get 413 before they are read. The API's JSON bodies are
-    /// a few hundred bytes; 64 KiB leaves room without letting a padded body cost megabytes.
-    /// </summary>
-    [Range(1024, 1L << 30, ErrorMessage = "Api:MaxRequestBodyBytes must be between 1024 and 1073741824.")]
-    public long MaxRequestBodyBytes { get; set; } = 64 * 1024;
 }
