@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The email path beside the seed's: sign-ups, each with its welcome email, through three servers on one PostgreSQL
 # (fsync on), every mail delivered to one loopback SMTP sink (bench/lib/smtpsink.py):
-#   api    src/Api: outbox row in the sign-up's transaction -> Hangfire job on Redis -> MailKit over pooled SMTP
+#   api    src/Api: outbox row in the sign-up's transaction -> sent from there by MailKit over pooled SMTP (only a
+#          failed send becomes a Hangfire job on Redis; before 2026-12-02 every email was one)
 #   apib   a second, identical src/Api (A/A: two identical servers must agree; their ratio is the noise floor), or
 #          with QUEUE_APIB_BUILD=<build folder> another build of it (before/after)
 #   nest   bench/peers/nestjs-bull, the seed's path: NestJS + TypeORM, a Bull job on Redis -> nodemailer, pooled SMTP
@@ -163,10 +164,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 # --- kill -9 in the middle of the sign-ups ------------------------------------------------------------------------
 # Every user the database committed must get its mail once the server is back (at least once); a mail sent twice is a
-# duplicate. The API's jobs in flight come back after Queue:InvisibilityTimeoutSeconds (30 s here: 5 s requeued jobs
-# still running on this loaded machine, the duplicates the setting's doc warns of), rows claimed but not deleted after
-# the claim's lease (60 s); Bull re-runs a dead worker's active jobs at its stalled-job check (30 s). So the count of
-# duplicates waits 70 s after the last first delivery.
+# duplicate. The API's rows claimed but not deleted come back after the claim's lease (2 × Email:Smtp:TimeoutSeconds,
+# 60 s), its jobs in flight (retries; an older build's every email) after Queue:InvisibilityTimeoutSeconds (30 s here:
+# 5 s requeued jobs still running on this loaded machine); Bull re-runs a dead worker's active jobs at its stalled-job
+# check (30 s). So the count of duplicates waits 70 s after the last first delivery.
 : > "$OUT/crash.txt"
 for server in "${CRASH[@]}"; do
   URL[$server]=http://127.0.0.1:$(free_port)

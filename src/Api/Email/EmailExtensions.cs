@@ -10,15 +10,15 @@ public static class EmailExtensions
     public const string Queue = "email";
 
     /// <summary>
-    /// The welcome email: saved in an outbox with its user, moved onto the job queue (Queue/) by a dispatcher, sent by a
-    /// job over SMTP, or written to .eml files when no SMTP server is configured.
+    /// The welcome email: saved in an outbox with its user, sent from there by a dispatcher over SMTP (or written to .eml
+    /// files when no SMTP server is configured); a failed send is retried as a job on the queue (Queue/).
     /// </summary>
     public static IHostApplicationBuilder AddEmail(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<EmailOptions>(EmailOptions.Section);
         builder.Services.AddJobQueue(Queue);
         builder.Services.AddSingleton<EmailSender>();
-        builder.Services.AddScoped<WelcomeEmailJob>();
+        builder.Services.AddSingleton<WelcomeEmailJob>();
         builder.Services.AddScoped<IUserCreationStep, AddWelcomeEmailToOutbox>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<WelcomeEmailDispatcher>();

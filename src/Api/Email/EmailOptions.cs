@@ -56,13 +56,13 @@ public sealed class SmtpOptions
 public sealed class OutboxOptions
 {
     /// <summary>
-    /// How often the outbox is checked for welcome emails not yet on the queue (left by a Redis outage, a crash or another
-    /// instance). A new user's email does not wait for it: committing the user wakes the dispatcher.
+    /// How often the outbox is checked for welcome emails not yet sent (left by an outage, a crash or another instance). A
+    /// new user's email does not wait for it: committing the user wakes the dispatcher.
     /// </summary>
     [Range(50, 60_000)]
     public int PollingMilliseconds { get; set; } = 1000;
 
-    /// <summary>Outbox rows moved onto the queue per database round trip.</summary>
+    /// <summary>Outbox rows claimed per database round trip; at most twice the SMTP connections are being sent at once.</summary>
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 100;
 }

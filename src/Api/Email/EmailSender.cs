@@ -29,9 +29,12 @@ internal sealed class EmailSender : IAsyncDisposable, IDisposable
     {
         _options = options.Value;
         _environment = environment;
-        var size = _options.Smtp.PoolSize ?? queue.Value.Workers;
-        _slots = new SemaphoreSlim(size, size);
+        Connections = _options.Smtp.PoolSize ?? queue.Value.Workers;
+        _slots = new SemaphoreSlim(Connections, Connections);
     }
+
+    /// <summary>The most connections open at once, which is also the most mails sent at once.</summary>
+    public int Connections { get; }
 
     public async Task SendAsync(MimeMessage message, CancellationToken cancellationToken)
     {

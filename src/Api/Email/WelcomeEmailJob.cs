@@ -17,39 +17,53 @@ public sealed record WelcomeEmail(Guid UserId, string Name, string Email, string
 /// <summary>A rejection that no retry can fix, such as an SMTP 5xx for the recipient: the job fails at once.</summary>
 public sealed class PermanentEmailFailureException(string message, Exception inner) : PermanentJobFailureException(message, inner);
 
+/// <summary>
+/// One attempt to send a welcome email: the first straight from the outbox (<see cref="WelcomeEmailDispatcher"/>),
+/// any retry as a job on the queue (<see cref="SendAsync"/>).
+/// </summary>
 internal sealed class WelcomeEmailJob(EmailSender sender, ILogger<WelcomeEmailJob> logger)
 {
     [Queue(EmailExtensions.Queue)]
     public async Task SendAsync(WelcomeEmail email, PerformContext? context, CancellationToken cancellationToken)
     {
-        // A child of the queue's attempt span (Queue/JobTracingFilter.cs), which continues the dispatch; a job enqueued
-        // before the queue stored trace contexts continues the one its arguments carry.
+        try
+        {
+            await DeliverAsync(email, cancellationToken);
+        }
+        catch (PermanentEmailFailureException exception)
+        {
+            LogIfRejected(context?.BackgroundJob.Id, email, exception);
+            throw;
+        }
+    }
+
+    /// <summary>Sends the email once; a failure no retry can fix throws <see cref="PermanentEmailFailureException"/>.</summary>
+    internal async Task DeliverAsync(WelcomeEmail email, CancellationToken cancellationToken)
+    {
+        // A child of the attempt's span (the dispatcher's, or the queue's in Queue/JobTracingFilter.cs), which continues
+        // the sign-up; a job enqueued before the queue stored trace contexts continues the one its arguments carry.
         using var activity = Activity.Current is null
             ? EmailTelemetry.StartFrom(email.TraceParent, "WelcomeEmail job", ActivityKind.Consumer)
             : EmailTelemetry.Start("WelcomeEmail job", ActivityKind.Internal);
-        activity?.SetTag("messaging.system", "hangfire").SetTag("messaging.destination.name", EmailExtensions.Queue)
-            .SetTag("messaging.message.id", context?.BackgroundJob.Id);
-        var message = new MimeMessage
-        {
-            // A stable id per user: a redelivery after a crash is recognisable as the same mail.
-            MessageId = $"welcome-{email.UserId}@{ServiceDomain}",
-            Subject = $"Welcome, {email.Name}!",
-            Body = new TextPart("plain")
-            {
-                Text = $"Hello {email.Name},\n\nyour account ({email.Email}) has been created. Welcome aboard!\n",
-            },
-        };
-        message.To.Add(DeliverableAddress.Mailbox(email.Name, email.Email)); // a bad address fails the job at once, unretried
-
+        activity?.SetTag("messaging.system", "hangfire").SetTag("messaging.destination.name", EmailExtensions.Queue);
         try
         {
+            var message = new MimeMessage
+            {
+                // A stable id per user: a redelivery after a crash is recognisable as the same mail.
+                MessageId = $"welcome-{email.UserId}@{ServiceDomain}",
+                Subject = $"Welcome, {email.Name}!",
+                Body = new TextPart("plain")
+                {
+                    Text = $"Hello {email.Name},\n\nyour account ({email.Email}) has been created. Welcome aboard!\n",
+                },
+            };
+            message.To.Add(DeliverableAddress.Mailbox(email.Name, email.Email)); // a bad address fails at once, unretried
             await sender.SendAsync(message, cancellationToken);
         }
         catch (SmtpCommandException exception) when ((int)exception.StatusCode is >= 500 and < 600)
         {
             activity.RecordFailure(exception);
-            logger.LogError(exception, "Job {JobId}: the mail server permanently rejected the welcome email to {Email} ({StatusCode}); not retrying",
-                context?.BackgroundJob.Id, email.Email, (int)exception.StatusCode);
             throw new PermanentEmailFailureException(
                 $"The mail server rejected the welcome email to {email.Email}: {(int)exception.StatusCode} {exception.Message}", exception);
         }
@@ -57,6 +71,16 @@ internal sealed class WelcomeEmailJob(EmailSender sender, ILogger<WelcomeEmailJo
         {
             activity.RecordFailure(exception);
             throw;
+        }
+    }
+
+    /// <summary>An SMTP 5xx is logged as an error with the job that keeps the email (in the dashboard's Failed list).</summary>
+    internal void LogIfRejected(string? jobId, WelcomeEmail email, Exception exception)
+    {
+        if (exception is PermanentEmailFailureException { InnerException: SmtpCommandException rejection })
+        {
+            logger.LogError(exception, "Job {JobId}: the mail server permanently rejected the welcome email to {Email} ({StatusCode}); not retrying",
+                jobId, email.Email, (int)rejection.StatusCode);
         }
     }
 

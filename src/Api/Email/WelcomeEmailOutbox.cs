@@ -7,8 +7,8 @@ namespace Api.Email;
 
 /// <summary>
 /// A welcome email not yet handed to the job queue: a row saved in the same transaction as its user (the transactional
-/// outbox pattern). Creating a user then needs only the database; <see cref="WelcomeEmailDispatcher"/> moves the rows
-/// onto the Hangfire queue, so a slow or dead Redis neither blocks requests nor loses an email.
+/// outbox pattern). Creating a user then needs only the database; <see cref="WelcomeEmailDispatcher"/> sends the rows'
+/// emails (a failed one goes to the Hangfire queue), so a slow or dead Redis or SMTP server neither blocks requests nor loses an email.
 /// </summary>
 public sealed class PendingWelcomeEmail
 {

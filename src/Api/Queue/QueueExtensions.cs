@@ -51,6 +51,7 @@ public static class QueueExtensions
         builder.Services.AddHostedService<QueueMetricsRefresher>();
         builder.Services.AddSingleton<QueueMetricsFilter>();
         builder.Services.AddSingleton<JobTracingFilter>();
+        builder.Services.AddSingleton<JobRetries>();
         builder.Services.AddSingleton<IJobFilterProvider>(CreateFilterProvider);
         builder.Services.AddHangfire((services, configuration) => configuration
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
@@ -118,7 +119,7 @@ public static class QueueExtensions
         filters.Add(new AutomaticRetryAttribute
         {
             Attempts = retry.Attempts,
-            DelayInSecondsByAttemptFunc = attempt => (int)Math.Min(3600, retry.DelaySeconds * Math.Pow(2, Math.Max(0, attempt - 1))),
+            DelayInSecondsByAttemptFunc = attempt => JobRetries.DelaySeconds(retry, attempt),
             OnAttemptsExceeded = AttemptsExceededAction.Fail,
             ExceptOn = [typeof(PermanentJobFailureException)],
         });

@@ -57,8 +57,8 @@ public sealed class QueueMetrics
         meter.CreateObservableGauge(OldestJobAge, ObserveOldestAge, unit: "s",
             description: "Age of the oldest job waiting in the queue, in seconds (0 when empty), by queue; the job is the last snapshot's, its age is now's.");
         meter.CreateObservableGauge(OutboxPending, ObserveOutboxPending, unit: null,
-            description: "Jobs saved with the data they belong to but not yet on the job queue (an outbox), as last counted, by " +
-                "queue; grows while the job storage is down. The same on every instance sharing the database.");
+            description: "Jobs saved with the data they belong to (an outbox), not yet done or on the job queue, as last counted, by " +
+                "queue; grows while they cannot leave. The same on every instance sharing the database.");
         // The count alone cannot tell a busy outbox (never empty at a scrape, every row gone within a second) from a
         // stuck one; the age of the oldest row can.
         meter.CreateObservableGauge(OutboxOldestAge, ObserveOutboxOldestAge, unit: "s",

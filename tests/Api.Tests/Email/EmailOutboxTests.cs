@@ -5,13 +5,15 @@ using Hangfire;
 using Hangfire.InMemory;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Api.Tests.Email;
 
 /// <summary>
-/// Two instances sharing one PostgreSQL database and one Redis both dispatch the same outbox, polling it every 20 ms
-/// so that they race for rows all the time: each row is claimed by one of them, so each email is enqueued once.
+/// Two instances sharing one PostgreSQL database and one Redis both dispatch the same outbox, polling it every 50 ms
+/// so that they race for rows all the time: each row is claimed by one of them, so each email is sent once.
 /// </summary>
 [Collection(InProcessApp.Name)]
 public sealed class EmailOutboxTests
@@ -57,17 +59,20 @@ public sealed class EmailOutboxTests
     }
 
     [Fact]
-    public async Task Dispatchers_racing_for_the_same_rows_enqueue_each_row_once()
+    public async Task Dispatchers_racing_for_the_same_rows_send_each_row_once()
     {
         // Eight dispatchers on one PostgreSQL database, all starting at the same first rows: without a claim that
-        // re-checks each row, several would enqueue the same email.
+        // re-checks each row, several would send the same email.
         const int rows = 400;
         var postgres = await PostgresServer.SharedAsync();
         var database = await postgres.CreateDatabaseAsync("outbox_race");
+        await using var smtp = await SmtpSink.StartAsync();
         // Hangfire logs through a process-wide provider, which an earlier test host may have left pointing at its
         // disposed logger factory.
         GlobalConfiguration.Configuration.UseNoOpLogProvider();
         var storage = new InMemoryStorage();
+        var email = Options.Create(new EmailOptions { Smtp = { Host = "127.0.0.1", Port = smtp.Port, PoolSize = 2 } });
+        var queue = Options.Create(new QueueOptions());
         var services = new ServiceCollection()
             .AddLogging()
             .AddMetrics()
@@ -78,33 +83,41 @@ public sealed class EmailOutboxTests
             .AddSingleton(TimeProvider.System)
             .AddSingleton<QueueMetrics>()
             .BuildServiceProvider();
+        var addresses = Enumerable.Range(1, rows).Select(i => $"race-{i}@example.com").ToArray();
         await using (var scope = services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
             await db.Database.MigrateAsync();
-            db.Set<PendingWelcomeEmail>().AddRange(Enumerable.Range(1, rows).Select(i =>
-                new PendingWelcomeEmail { UserId = Guid.CreateVersion7(), Name = $"Race {i}", Email = $"race-{i}@example.com" }));
+            db.Set<PendingWelcomeEmail>().AddRange(addresses.Select(address =>
+                new PendingWelcomeEmail { UserId = Guid.CreateVersion7(), Name = address.Split('@')[0], Email = address }));
             await db.SaveChangesAsync();
         }
 
-        var client = new BackgroundJobClient(storage);
-        var dispatchers = Enumerable.Range(0, 8).Select(_ => new WelcomeEmailDispatcher(
-            services.GetRequiredService<IServiceScopeFactory>(), client, services.GetRequiredService<QueueMetrics>(),
-            Microsoft.Extensions.Options.Options.Create(new EmailOptions()), TimeProvider.System, NullLogger<WelcomeEmailDispatcher>.Instance)).ToList();
+        var retries = new JobRetries(new BackgroundJobClient(storage), queue);
+        var dispatchers = Enumerable.Range(0, 8).Select(_ =>
+        {
+            var sender = new EmailSender(email, queue, new HostingEnvironment());
+            return new WelcomeEmailDispatcher(services.GetRequiredService<IServiceScopeFactory>(),
+                new WelcomeEmailJob(sender, NullLogger<WelcomeEmailJob>.Instance), sender, retries, services.GetRequiredService<QueueMetrics>(),
+                email, TimeProvider.System, NullLogger<WelcomeEmailDispatcher>.Instance);
+        }).ToList();
         var claimed = await Task.WhenAll(dispatchers.Select(dispatcher => Task.Run(async () =>
         {
-            // A dispatcher that loses a race claims fewer rows than it saw; it goes on until the outbox is empty.
+            // A dispatcher that loses a race claims fewer rows than it saw; it goes on until the outbox is empty (a row
+            // goes once its mail is sent, at the dispatcher's next call).
             var total = 0;
             while (await OutboxCountAsync(services) > 0)
             {
                 total += await dispatcher.DispatchBatchAsync(batchSize: 20, CancellationToken.None);
             }
 
+            await dispatcher.DrainAsync();
             return total;
         })));
 
         Assert.Equal(rows, claimed.Sum());
-        Assert.Equal(rows, storage.GetMonitoringApi().EnqueuedCount(EmailExtensions.Queue));
+        Assert.All(addresses, address => Assert.Equal(1, smtp.CountTo(address)));
+        Assert.Equal(0, storage.GetMonitoringApi().EnqueuedCount(EmailExtensions.Queue) + storage.GetMonitoringApi().ScheduledCount());
         Assert.Equal(0, await OutboxCountAsync(services));
         await services.DisposeAsync();
     }

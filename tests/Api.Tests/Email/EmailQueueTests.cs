@@ -54,7 +54,7 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
         await Eventually.HoldsAsync(async () => await _client.QueueMetricAsync(QueueMetrics.JobsCompleted) - completedBefore == users,
             Timeout, $"{users} completed email jobs");
         Assert.All(addresses, address => Assert.Equal(1, _smtp.CountTo(address)));
-        // Email:Smtp:PoolSize unset: at most one connection per worker.
+        // Email:Smtp:PoolSize unset: at most one connection per queue worker, shared by the dispatcher and the workers.
         Assert.InRange(_smtp.Sessions - sessionsBefore, 0, EmailQueueFixture.Workers);
     }
 
@@ -117,15 +117,55 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
     }
 
     [Fact]
-    public async Task Waiting_jobs_and_the_age_of_the_oldest_show_in_the_gauges_and_drain_to_zero()
+    public async Task Emails_a_slow_mail_server_holds_back_show_in_the_outbox_gauges_and_drain_to_zero()
     {
+        // Each row stays in the outbox until its mail is accepted: with every connection stuck, all of them count.
         const int users = EmailQueueFixture.Workers + 3;
-        var addresses = Addresses("gauge", users);
+        var addresses = Addresses("outbox-gauge", users);
         var arrivedBefore = _smtp.Arrived;
         _smtp.Hold();
         try
         {
             await _client.CreateUsersAsync(addresses);
+            await Eventually.HoldsAsync(() => _smtp.Arrived - arrivedBefore == EmailQueueFixture.Workers, Timeout, "every connection busy");
+            await Eventually.HoldsAsync(async () =>
+            {
+                var scrape = await MetricsScrape.FetchAsync(_client);
+                return scrape.Sum(QueueMetrics.OutboxPending, ("queue", EmailExtensions.Queue)) == users
+                    && scrape.Sum(QueueMetrics.OutboxOldestAge, ("queue", EmailExtensions.Queue)) > 0;
+            }, Timeout, $"{users} emails in the outbox and a positive oldest age");
+        }
+        finally
+        {
+            _smtp.Release();
+        }
+
+        await Eventually.HoldsAsync(() => addresses.All(address => _smtp.CountTo(address) == 1), Timeout, "every held email");
+        await Eventually.HoldsAsync(async () =>
+        {
+            var drained = await MetricsScrape.FetchAsync(_client);
+            return drained.Sum(QueueMetrics.OutboxPending, ("queue", EmailExtensions.Queue)) == 0
+                && drained.Sum(QueueMetrics.OutboxOldestAge, ("queue", EmailExtensions.Queue)) == 0;
+        }, Timeout, "the outbox gauges to drain to 0");
+    }
+
+    [Fact]
+    public async Task Waiting_jobs_and_the_age_of_the_oldest_show_in_the_gauges_and_drain_to_zero()
+    {
+        // Jobs on the queue, as failed first attempts become (JobRetries): the workers take two, three wait.
+        const int jobs = EmailQueueFixture.Workers + 3;
+        var addresses = Addresses("gauge", jobs);
+        var client = _fixture.App.Services.GetRequiredService<IBackgroundJobClient>();
+        var arrivedBefore = _smtp.Arrived;
+        _smtp.Hold();
+        try
+        {
+            foreach (var address in addresses)
+            {
+                var email = new WelcomeEmail(Guid.CreateVersion7(), "Gauge", address);
+                client.Enqueue<WelcomeEmailJob>(job => job.SendAsync(email, null, CancellationToken.None));
+            }
+
             await Eventually.HoldsAsync(() => _smtp.Arrived - arrivedBefore == EmailQueueFixture.Workers, Timeout, "every worker busy");
             await Eventually.HoldsAsync(async () =>
             {

@@ -108,7 +108,7 @@ public sealed class DependencyOutageTests
                     Assert.Equal(1, storageUp); // PostgreSQL down says nothing about the job storage.
                 }
 
-                // Degraded (200) without Redis: the API still serves and new jobs wait in the outbox. Unhealthy (503)
+                // Degraded (200) without Redis: the API still serves and emails still go out. Unhealthy (503)
                 // without the database: nothing works.
                 var ready = await client.GetAsync("/health/ready");
                 var status = await ready.Content.ReadAsStringAsync();
@@ -130,7 +130,7 @@ public sealed class DependencyOutageTests
 
                 if (redisFault)
                 {
-                    // The welcome email waits in the outbox (PostgreSQL); the broadcast does not hold the request.
+                    // The welcome email needs no Redis (outbox, then SMTP or files); the broadcast does not hold the request.
                     var created = await SignUpAsync(client);
                     Assert.True(created.StatusCode == HttpStatusCode.Created, $"{(int)created.StatusCode}: {await created.Content.ReadAsStringAsync()}");
                     Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/users")).StatusCode);

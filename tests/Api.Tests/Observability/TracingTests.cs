@@ -49,11 +49,10 @@ public sealed class TracingTests : IAsyncLifetime
         // (DataExtensions.MigrateDatabaseAsync says why); waiting for the last span alone would hide which end failed.
         static bool IsOutboxInsert(AspireDashboard.Span span) => span.Scope == "OpenTelemetry.Instrumentation.EntityFrameworkCore"
             && span.Attributes.Values.Any(v => v.Contains("INSERT INTO \"welcome_email_outbox\"", StringComparison.Ordinal));
-        // The queue's attempt span ends after the job's state change, so it may be exported after the SMTP send's: the
-        // last of the chain to arrive, waited for too (it was missing now and then otherwise).
+        // The attempt's span ends after the SMTP send's, so it may be exported later: waited for too.
         await Eventually.HoldsAsync(async () => (spans = await _dashboard.SpansAsync(traceId)).Any(s => s.Name == "smtp send") && spans.Any(IsOutboxInsert)
                 && spans.Any(s => s.Name == "email process"),
-            TimeSpan.FromSeconds(30), $"the SMTP send's span, the queue attempt's and the outbox insert's in trace {traceId}",
+            TimeSpan.FromSeconds(30), $"the SMTP send's span, the attempt's and the outbox insert's in trace {traceId}",
             () => $"Spans so far: {string.Join(", ", spans.Select(s => $"{s.Scope}/{s.Name}"))}\n"
                 + $"Outbox inserts in any trace: {string.Join(", ", _dashboard.SpansAsync(null).GetAwaiter().GetResult().Where(IsOutboxInsert).Select(s => $"{s.TraceId}/{s.SpanId} parent {s.ParentSpanId}"))}\n"
                 + $"App output:\n{_app.Output}");
@@ -63,12 +62,12 @@ public sealed class TracingTests : IAsyncLifetime
         // The user and its outbox row are written by the request, as its children.
         Assert.Contains(spans, s => IsOutboxInsert(s) && s.ParentSpanId == server.SpanId);
         Assert.Contains(spans, s => s.Name == "signalr broadcast UserCreated" && s.ParentSpanId == server.SpanId);
-        // Then the chain the outbox row and the job carry: dispatch -> the queue's attempt -> job -> SMTP.
+        // Then the chain the outbox row carries: dispatch -> the first attempt (sent from the outbox) -> job -> SMTP.
         var dispatch = Assert.Single(spans, s => s.Name == "WelcomeEmail dispatch");
         Assert.Equal(server.SpanId, dispatch.ParentSpanId);
         var attempt = Assert.Single(spans, s => s.Name == "email process");
         Assert.Equal(dispatch.SpanId, attempt.ParentSpanId);
-        Assert.Equal("Api.Queue", attempt.Scope);
+        Assert.Equal("Api.Email", attempt.Scope);
         var job = Assert.Single(spans, s => s.Name == "WelcomeEmail job");
         Assert.Equal(attempt.SpanId, job.ParentSpanId);
         var smtp = Assert.Single(spans, s => s.Name == "smtp send");
@@ -124,8 +123,9 @@ public sealed class TracingTests : IAsyncLifetime
 
 //#if (sendsEmail)
 /// <summary>
-/// The logs that explain a failed email: with the SMTP server gone, the attempt's warnings (our filter's and Hangfire's
-/// retry message, written after the job returned) are found by the sign-up's trace id, in the receiver and on the console.
+/// The logs that explain a failed email: with the SMTP server gone, each attempt's warnings (the first attempt's, made
+/// from the outbox; then the queue's, with Hangfire's retry message written after the job returned) are found by the
+/// sign-up's trace id and their attempt's span, in the receiver and on the console.
 /// </summary>
 public sealed class JobLogTracingTests : IAsyncLifetime
 {
@@ -140,8 +140,10 @@ public sealed class JobLogTracingTests : IAsyncLifetime
             // Nothing listens there: every connection is refused, as with a mail server that is down.
             ["Email:Smtp:Host"] = "127.0.0.1",
             ["Email:Smtp:Port"] = FreePort.Next().ToString(),
-            ["Queue:Retry:Attempts"] = "1",
-            ["Queue:Retry:DelaySeconds"] = "600",
+            // The first attempt, then the queue's: retry 1 after 1 s, whose failure schedules retry 2.
+            ["Queue:Retry:Attempts"] = "2",
+            ["Queue:Retry:DelaySeconds"] = "1",
+            ["Queue:SchedulePollingSeconds"] = "1",
             ["OTEL_SERVICE_NAME"] = "api-under-test",
             ["Logging:Console:FormatterName"] = "json-trace",
         }, name: "job-logs");
@@ -159,23 +161,29 @@ public sealed class JobLogTracingTests : IAsyncLifetime
         using var client = new HttpClient { BaseAddress = _app.BaseAddress };
         var traceId = await TracingTests.SignUpInANewTraceAsync(client, "Grace", "grace@example.com");
 
+        static bool IsFirst(AspireDashboard.LogRecord log) => log.Scope == "Api.Email.WelcomeEmailDispatcher" && log.Body.Contains("failed an attempt", StringComparison.Ordinal);
         static bool IsOurs(AspireDashboard.LogRecord log) => log.Scope == "Api.Queue.QueueMetricsFilter" && log.Body.Contains("failed an attempt", StringComparison.Ordinal);
-        static bool IsHangfires(AspireDashboard.LogRecord log) => log.Scope == "Hangfire.AutomaticRetryAttribute" && log.Body.Contains("Retry attempt 1 of 1", StringComparison.Ordinal);
+        static bool IsHangfires(AspireDashboard.LogRecord log) => log.Scope == "Hangfire.AutomaticRetryAttribute" && log.Body.Contains("Retry attempt 2 of 2", StringComparison.Ordinal);
         IReadOnlyList<AspireDashboard.LogRecord> logs = [];
-        await Eventually.HoldsAsync(async () => (logs = await _dashboard.LogsAsync(traceId)).Any(IsOurs) && logs.Any(IsHangfires),
-            TimeSpan.FromSeconds(45), $"the failed attempt's warnings in trace {traceId}",
+        await Eventually.HoldsAsync(async () => (logs = await _dashboard.LogsAsync(traceId)).Any(IsFirst) && logs.Any(IsOurs) && logs.Any(IsHangfires),
+            TimeSpan.FromSeconds(45), $"the failed attempts' warnings in trace {traceId}",
             () => $"Logs of the trace: {string.Join(" | ", logs.Select(l => $"{l.Scope}: {l.Body}"))}\nApp output:\n{_app.Output}");
 
-        // The attempt's span ends after its state change, so it may be exported after its logs.
+        // An attempt's span ends after its state change, so it may be exported after its logs.
+        var retryId = logs.First(IsHangfires).SpanId;
         IReadOnlyList<AspireDashboard.Span> spans = [];
-        await Eventually.HoldsAsync(async () => (spans = await _dashboard.SpansAsync(traceId)).Any(s => s.Name == "email process"),
-            TimeSpan.FromSeconds(15), $"the attempt's span in trace {traceId}");
-        var attempt = Assert.Single(spans, s => s.Name == "email process");
-        Assert.Equal(attempt.SpanId, logs.First(IsOurs).SpanId);
-        Assert.Equal(attempt.SpanId, logs.First(IsHangfires).SpanId);
+        await Eventually.HoldsAsync(async () => (spans = await _dashboard.SpansAsync(traceId)).Any(s => s.SpanId == retryId)
+                && spans.Any(s => s.Name == "email process" && s.Scope == "Api.Email"),
+            TimeSpan.FromSeconds(15), $"both attempts' spans in trace {traceId}");
+        var first = Assert.Single(spans, s => s.Name == "email process" && s.Scope == "Api.Email");
+        var retry = Assert.Single(spans, s => s.SpanId == retryId);
+        Assert.Equal(("email process", "Api.Queue"), (retry.Name, retry.Scope));
+        Assert.Equal(first.SpanId, retry.ParentSpanId);
+        Assert.Equal(first.SpanId, logs.First(IsFirst).SpanId);
+        Assert.Contains(logs, log => IsOurs(log) && log.SpanId == retry.SpanId);
 
         Assert.Contains(TracingTests.JsonLines(_app.Output), line => line.GetProperty("Category").GetString() == "Hangfire.AutomaticRetryAttribute"
-            && line.TryGetProperty("TraceId", out var id) && id.GetString() == traceId && line.GetProperty("SpanId").GetString() == attempt.SpanId);
+            && line.TryGetProperty("TraceId", out var id) && id.GetString() == traceId && line.GetProperty("SpanId").GetString() == retry.SpanId);
     }
 }
 //#endif
