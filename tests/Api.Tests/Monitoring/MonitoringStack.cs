@@ -1,7 +1,12 @@
 using System.Net.WebSockets;
 using System.Text;
+//#if (users)
 using Api.Users;
+//#endif
+using Hangfire;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -16,6 +21,13 @@ public sealed class MonitoringStack : IAsyncLifetime
 {
     public const string ApiKey = "e2e-scrape-key";
 
+    /// <summary>
+    /// A request with this header fails the way a dependency call that timed out fails (HttpClient's
+    /// TaskCanceledException), on whatever route it asks for, which nothing in the app handles: the client gets 500.
+    /// </summary>
+    public const string FaultHeader = "X-Monitoring-Test-Fault";
+//#if (users)
+
     /// <summary>A user whose name starts with this makes the creation step throw: the client gets 503.</summary>
     public const string FailingNamePrefix = "fail-";
 
@@ -24,6 +36,7 @@ public sealed class MonitoringStack : IAsyncLifetime
     /// (HttpClient's TaskCanceledException), which nothing in the app handles: the client gets 500.
     /// </summary>
     public const string CrashingNamePrefix = "crash-";
+//#endif
 
     private readonly string _folder = TempFolder.Create("api-tests-monitoring");
     private readonly List<ClientWebSocket> _webSockets = [];
@@ -44,9 +57,36 @@ public sealed class MonitoringStack : IAsyncLifetime
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             base.ConfigureWebHost(builder);
-            builder.ConfigureServices(services => services.AddSingleton<IUserCreationStep, FailingStep>());
+            builder.ConfigureServices(services =>
+            {
+//#if (users)
+                services.AddSingleton<IUserCreationStep, FailingStep>();
+//#endif
+                // Every endpoint without a policy of its own (GET / among them) passes the fault check once routed, so
+                // the failure is counted under its route, as a failing dependency call in an endpoint would be.
+                services.AddSingleton<IAuthorizationHandler, FaultHandler>();
+                services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().AddRequirements(new FaultRequirement()).Build());
+            });
         }
     }
+
+    private sealed class FaultRequirement : IAuthorizationRequirement;
+
+    /// <summary>The fault the tests induce on any route: <see cref="FaultHeader"/> makes the request throw.</summary>
+    private sealed class FaultHandler : AuthorizationHandler<FaultRequirement>
+    {
+        protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, FaultRequirement requirement)
+        {
+            if (context.Resource is HttpContext http && http.Request.Headers.ContainsKey(FaultHeader))
+            {
+                throw new TaskCanceledException("Induced time-out of a dependency call for the monitoring test.");
+            }
+
+            context.Succeed(requirement);
+            return Task.CompletedTask;
+        }
+    }
+//#if (users)
 
     /// <summary>The fault the alert test induces: a creation step that fails for some users, as a broken dependency would.</summary>
     private sealed class FailingStep : IUserCreationStep
@@ -58,6 +98,7 @@ public sealed class MonitoringStack : IAsyncLifetime
                     ? throw new TaskCanceledException("Induced time-out of a dependency call for the monitoring test.")
                     : Task.CompletedTask;
     }
+//#endif
 
     public async Task InitializeAsync()
     {
@@ -73,8 +114,10 @@ public sealed class MonitoringStack : IAsyncLifetime
             // The test's WebSocket clients send no SignalR pings; keep them connected for the test's duration.
             ["Realtime:ClientTimeoutInterval"] = "00:10:00",
 //#endif
+//#if (sendsEmail)
             // No SMTP server here: the welcome emails are written as files, into this test's folder.
             ["Email:PickupDirectory"] = Path.Combine(_folder, "mail"),
+//#endif
         });
         Client = Api.CreateClient();
 
@@ -103,15 +146,20 @@ public sealed class MonitoringStack : IAsyncLifetime
         await Eventually.HoldsAsync(async () => (await Prometheus.QueryAsync("up{job=\"api\"} == 1")).Count == 1,
             TimeSpan.FromSeconds(30), "Prometheus' first scrape of the app", Diagnostics);
         await DriveTrafficAsync();
+        // The tests read what Prometheus stored: wait for a scrape after the traffic (the seed's 500 on GET /, sent by
+        // every service), which the few requests of a service without users can otherwise beat.
+        await Eventually.HoldsAsync(async () => (await Prometheus.QueryAsync("http_requests_total{job=\"api\", route=\"/\", status=\"500\"}")).Count == 1,
+            TimeSpan.FromSeconds(30), "a scrape of the seed's traffic", Diagnostics);
     }
 
     /// <summary>
     /// What a freshly started service sees in its first minute: successes, client errors, server errors (one of them an
-    /// unhandled exception), an unknown route and an odd method; users whose welcome emails go through the queue;
-    /// WebSocket clients that stay connected.
+    /// unhandled exception), an unknown route and an odd method, jobs through the queue; and, where the service has
+    /// them, new users (each a welcome email, a job too) and WebSocket clients that stay connected.
     /// </summary>
     private async Task DriveTrafficAsync()
     {
+//#if (users)
         for (var i = 0; i < 5; i++)
         {
             var created = await Client.PostAsJsonAsync("/api/users", new { name = $"Monitored {i}", email = $"mon-{Guid.NewGuid():N}@example.com" });
@@ -119,13 +167,25 @@ public sealed class MonitoringStack : IAsyncLifetime
             await Client.GetAsync(created.Headers.Location);
         }
 
+//#endif
+        for (var i = 0; i < SeedJobs; i++)
+        {
+            EnqueueJob();
+        }
+
         await Client.GetAsync("/");
+//#if (users)
         await Client.GetAsync($"/api/users/{Guid.CreateVersion7()}");                            // 404
         await Client.PostAsJsonAsync("/api/users", new { name = "", email = "not-an-email" });   // 400
+//#endif
         await Client.GetAsync("/no-such-page");                                                  // unmatched
         await Client.SendAsync(new HttpRequestMessage(new HttpMethod("PURGE"), "/"));            // _OTHER
+        await Client.PostAsync("/hangfire/signin", new FormUrlEncodedContent([new("key", "wrong")])); // rate-limited, 400 (no antiforgery token)
+        await Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/") { Headers = { { FaultHeader, "once" } } }); // 500
+//#if (users)
         await Client.PostAsJsonAsync("/api/users", new { name = FailingNamePrefix + "once", email = $"f-{Guid.NewGuid():N}@example.com" }); // 503
         await Client.PostAsJsonAsync("/api/users", new { name = CrashingNamePrefix + "once", email = $"c-{Guid.NewGuid():N}@example.com" }); // 500
+//#endif
 //#if (realtime)
 
         for (var i = 0; i < 3; i++)
@@ -135,7 +195,13 @@ public sealed class MonitoringStack : IAsyncLifetime
 //#endif
     }
 
+    /// <summary>Jobs <see cref="DriveTrafficAsync"/> runs through the queue, as a feature's own would.</summary>
+    public const int SeedJobs = 3;
+
+    /// <summary>A job on the queue's default queue (what a job names no queue of its own lands on).</summary>
+    public void EnqueueJob() => Api.Services.GetRequiredService<IBackgroundJobClient>().Enqueue(() => MonitoredJob.Run());
 //#if (realtime)
+
     /// <summary>A SignalR client over a raw WebSocket: connect without negotiation, then the JSON protocol handshake.</summary>
     private async Task<ClientWebSocket> ConnectSignalRAsync()
     {
@@ -174,5 +240,13 @@ public sealed class MonitoringStack : IAsyncLifetime
         }
 
         TempFolder.Delete(_folder);
+    }
+}
+
+/// <summary>The job the tests run through the queue: its panels and alerts are the same for every job.</summary>
+public static class MonitoredJob
+{
+    public static void Run()
+    {
     }
 }
