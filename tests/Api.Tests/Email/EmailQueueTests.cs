@@ -122,31 +122,9 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
         // Each row stays in the outbox until its mail is accepted: with every connection stuck, all of them count.
         const int users = EmailQueueFixture.Workers + 3;
         var addresses = Addresses("outbox-gauge", users);
-        var arrivedBefore = _smtp.Arrived;
-        _smtp.Hold();
-        try
-        {
-            await _client.CreateUsersAsync(addresses);
-            await Eventually.HoldsAsync(() => _smtp.Arrived - arrivedBefore == EmailQueueFixture.Workers, Timeout, "every connection busy");
-            await Eventually.HoldsAsync(async () =>
-            {
-                var scrape = await MetricsScrape.FetchAsync(_client);
-                return scrape.Sum(QueueMetrics.OutboxPending, ("queue", EmailExtensions.Queue)) == users
-                    && scrape.Sum(QueueMetrics.OutboxOldestAge, ("queue", EmailExtensions.Queue)) > 0;
-            }, Timeout, $"{users} emails in the outbox and a positive oldest age");
-        }
-        finally
-        {
-            _smtp.Release();
-        }
-
-        await Eventually.HoldsAsync(() => addresses.All(address => _smtp.CountTo(address) == 1), Timeout, "every held email");
-        await Eventually.HoldsAsync(async () =>
-        {
-            var drained = await MetricsScrape.FetchAsync(_client);
-            return drained.Sum(QueueMetrics.OutboxPending, ("queue", EmailExtensions.Queue)) == 0
-                && drained.Sum(QueueMetrics.OutboxOldestAge, ("queue", EmailExtensions.Queue)) == 0;
-        }, Timeout, "the outbox gauges to drain to 0");
+        await HoldMailAndWatchGaugesAsync(addresses, () => _client.CreateUsersAsync(addresses), "every connection busy",
+            QueueMetrics.OutboxPending, QueueMetrics.OutboxOldestAge, users, $"{users} emails in the outbox and a positive oldest age",
+            "the outbox gauges to drain to 0");
     }
 
     [Fact]
@@ -156,9 +134,7 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
         const int jobs = EmailQueueFixture.Workers + 3;
         var addresses = Addresses("gauge", jobs);
         var client = _fixture.App.Services.GetRequiredService<IBackgroundJobClient>();
-        var arrivedBefore = _smtp.Arrived;
-        _smtp.Hold();
-        try
+        Task EnqueueAll()
         {
             foreach (var address in addresses)
             {
@@ -166,13 +142,36 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
                 client.Enqueue<WelcomeEmailJob>(job => job.SendAsync(email, null, CancellationToken.None));
             }
 
-            await Eventually.HoldsAsync(() => _smtp.Arrived - arrivedBefore == EmailQueueFixture.Workers, Timeout, "every worker busy");
+            return Task.CompletedTask;
+        }
+
+        // The gauges show the storage as of the last background snapshot (Queue:MetricsRefreshSeconds), so they drain
+        // within a refresh of the queue doing so.
+        await HoldMailAndWatchGaugesAsync(addresses, EnqueueAll, "every worker busy",
+            QueueMetrics.JobsWaiting, QueueMetrics.OldestJobAge, 3, "3 waiting jobs and a positive oldest age",
+            "the waiting and age gauges to drain to 0");
+    }
+
+    /// <summary>
+    /// Holds every mail at the sink while <paramref name="feed"/> gives the email queue more than its connections can
+    /// take; once they are all busy, <paramref name="count"/> must read <paramref name="held"/> and <paramref name="age"/>
+    /// be positive. Then the sink lets go: every address gets its mail once and both gauges drain to 0.
+    /// </summary>
+    private async Task HoldMailAndWatchGaugesAsync(string[] addresses, Func<Task> feed, string busy, string count, string age,
+        long held, string heldDescription, string drainedDescription)
+    {
+        var arrivedBefore = _smtp.Arrived;
+        _smtp.Hold();
+        try
+        {
+            await feed();
+            await Eventually.HoldsAsync(() => _smtp.Arrived - arrivedBefore == EmailQueueFixture.Workers, Timeout, busy);
             await Eventually.HoldsAsync(async () =>
             {
                 var scrape = await MetricsScrape.FetchAsync(_client);
-                return scrape.Sum(QueueMetrics.JobsWaiting, ("queue", EmailExtensions.Queue)) == 3
-                    && scrape.Sum(QueueMetrics.OldestJobAge, ("queue", EmailExtensions.Queue)) > 0;
-            }, Timeout, "3 waiting jobs and a positive oldest age");
+                return scrape.Sum(count, ("queue", EmailExtensions.Queue)) == held
+                    && scrape.Sum(age, ("queue", EmailExtensions.Queue)) > 0;
+            }, Timeout, heldDescription);
         }
         finally
         {
@@ -180,14 +179,12 @@ public sealed class EmailQueueTests(EmailQueueFixture fixture) : IClassFixture<E
         }
 
         await Eventually.HoldsAsync(() => addresses.All(address => _smtp.CountTo(address) == 1), Timeout, "every held email");
-        // The gauges show the storage as of the last background snapshot (Queue:MetricsRefreshSeconds), so they drain
-        // within a refresh of the queue doing so.
         await Eventually.HoldsAsync(async () =>
         {
             var drained = await MetricsScrape.FetchAsync(_client);
-            return drained.Sum(QueueMetrics.JobsWaiting, ("queue", EmailExtensions.Queue)) == 0
-                && drained.Sum(QueueMetrics.OldestJobAge, ("queue", EmailExtensions.Queue)) == 0;
-        }, Timeout, "the waiting and age gauges to drain to 0");
+            return drained.Sum(count, ("queue", EmailExtensions.Queue)) == 0
+                && drained.Sum(age, ("queue", EmailExtensions.Queue)) == 0;
+        }, Timeout, drainedDescription);
     }
 
     [Fact]
