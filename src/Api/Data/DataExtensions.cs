@@ -31,6 +31,7 @@ public static class DataExtensions
                 options.UseNpgsql(PostgresConnectionString(postgres, timeout), npgsql => npgsql.CommandTimeout(timeout)
                     // The pool's name labels its metrics (db_client_connection_*); unnamed, it is the whole connection string.
                     .ConfigureDataSource(source => source.Name = "app"));
+                LogFailuresWhereTheyAreHandled(options);
             });
         }
         else
@@ -40,7 +41,8 @@ public static class DataExtensions
                 builder.Environment.ContentRootPath);
             // Not Data:CommandTimeoutSeconds: SQLite is a local file, and its command timeout is how long a write waits
             // for the file's one write lock, which a burst of sign-ups needs longer than a request should wait on a server.
-            builder.Services.AddDbContextPool<AppDbContext>(options => options.UseSqlite(sqlite).AddInterceptors(SqliteConnectionSettings.Instance));
+            builder.Services.AddDbContextPool<AppDbContext>(options =>
+                LogFailuresWhereTheyAreHandled(options.UseSqlite(sqlite).AddInterceptors(SqliteConnectionSettings.Instance)));
             if (new SqliteConnectionStringBuilder(sqlite) is { Mode: not SqliteOpenMode.Memory, DataSource: { Length: > 0 } file } && file != ":memory:")
             {
                 builder.Services.AddSingleton(new SqliteFileLock(file));
@@ -51,6 +53,17 @@ public static class DataExtensions
         builder.Services.AddReadinessCheck<DatabaseHealthCheck>("database");
         return builder;
     }
+
+    /// <summary>
+    /// A failed command or save is logged by whoever handles it, once: a taken address is a 409 (the unique index decides,
+    /// UsersApi), an outage a 503 warning (<see cref="DatabaseUnavailableExceptionHandler"/>), the outbox's and the health
+    /// check's their own lines, anything else the unhandled-exception error. EF Core's own Error lines (the command, then
+    /// the save) would add two errors to each, so every duplicate sign-up read as a failure in the logs.
+    /// </summary>
+    private static DbContextOptionsBuilder LogFailuresWhereTheyAreHandled(DbContextOptionsBuilder options) =>
+        options.ConfigureWarnings(warnings => warnings.Log(
+            (Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.CommandError, LogLevel.Debug),
+            (Microsoft.EntityFrameworkCore.Diagnostics.CoreEventId.SaveChangesFailed, LogLevel.Debug)));
 
     /// <summary>Whether the database outlives the process (PostgreSQL, or a SQLite file): what is kept in it survives a restart.</summary>
     public static bool IsPersistent(IConfiguration configuration, IHostEnvironment environment)
@@ -78,12 +91,10 @@ public static class DataExtensions
         // listens, and the pooled context that migrates goes back to the pool: the first requests' commands inherited
         // "nobody" and their database spans were lost (TracingTests, intermittently). Started now, tracing listens first.
         _ = app.Services.GetService<OpenTelemetry.Trace.TracerProvider>();
-        // On an empty PostgreSQL database EF Core first reads a migrations history table that does not exist yet and logs
-        // that failed command as an error, on every fresh deploy, which trips log-based alerting. The context that
-        // migrates logs failed commands at Debug; a migration that really fails still throws and stops start-up.
-        var options = new DbContextOptionsBuilder<AppDbContext>(app.Services.GetRequiredService<DbContextOptions<AppDbContext>>())
-            .ConfigureWarnings(warnings => warnings.Log((Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.CommandError, LogLevel.Debug)))
-            .Options;
+        // On an empty PostgreSQL database EF Core first reads a migrations history table that does not exist yet: at Debug
+        // (LogFailuresWhereTheyAreHandled), not an error on every fresh deploy; a migration that really fails still throws
+        // and stops start-up.
+        var options = app.Services.GetRequiredService<DbContextOptions<AppDbContext>>();
         await using var context = new AppDbContext(options);
         var database = context.Database;
         // Data:CommandTimeoutSeconds bounds what a request waits; a migration (an index on a big table) may need longer.

@@ -56,6 +56,13 @@ public sealed class SmtpOptions
 public sealed class OutboxOptions
 {
     /// <summary>
+    /// Whether this instance sends the outbox's emails. false: it only writes them, with their users, and instances that
+    /// dispatch send them (web instances that hold no SMTP connections beside workers that do). Keep at least one
+    /// dispatching instance, or the emails wait (QueueOutboxNotDraining); only dispatchers export the outbox gauges.
+    /// </summary>
+    public bool Dispatch { get; set; } = true;
+
+    /// <summary>
     /// How often the outbox is checked for welcome emails not yet sent (left by an outage, a crash or another instance). A
     /// new user's email does not wait for it: committing the user wakes the dispatcher.
     /// </summary>

@@ -63,6 +63,11 @@ internal sealed partial class WelcomeEmailDispatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value.Outbox;
+        if (!settings.Dispatch)
+        {
+            return;
+        }
+
         var poll = TimeSpan.FromMilliseconds(settings.PollingMilliseconds);
         try
         {

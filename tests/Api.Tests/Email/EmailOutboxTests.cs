@@ -13,7 +13,8 @@ namespace Api.Tests.Email;
 
 /// <summary>
 /// Two instances sharing one PostgreSQL database and one Redis both dispatch the same outbox, polling it every 50 ms
-/// so that they race for rows all the time: each row is claimed by one of them, so each email is sent once.
+/// so that they race for rows all the time: each row is claimed by one of them, so each email is sent once. An instance
+/// with <c>Email:Outbox:Dispatch=false</c> leaves its rows to one that dispatches.
 /// </summary>
 [Collection(InProcessApp.Name)]
 public sealed class EmailOutboxTests
@@ -56,6 +57,38 @@ public sealed class EmailOutboxTests
             Timeout, "the outbox to drain and every job to complete");
         Assert.All(addresses, address => Assert.Equal(1, smtp.CountTo(address)));
         Assert.Equal(users, await toA.QueueMetricAsync(QueueMetrics.JobsCompleted) + await toB.QueueMetricAsync(QueueMetrics.JobsCompleted));
+    }
+
+    [Fact]
+    public async Task A_web_instance_that_does_not_dispatch_only_writes_the_outbox_and_a_worker_sends_each_email_once()
+    {
+        const int users = 10;
+        var postgres = await PostgresServer.SharedAsync();
+        var database = await postgres.CreateDatabaseAsync("outbox_roles");
+        await using var smtp = await SmtpSink.StartAsync();
+        var addresses = Enumerable.Range(1, users).Select(i => $"role-{i}@example.com").ToArray();
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = database,
+            ["Email:Smtp:Host"] = "127.0.0.1",
+            ["Email:Smtp:Port"] = smtp.Port.ToString(),
+            ["Email:Outbox:PollingMilliseconds"] = "100",
+        };
+        await using var web = await TempApp.StartAsync(new Dictionary<string, string?>(settings) { ["Email:Outbox:Dispatch"] = "false" }, "outbox-web");
+        await web.WaitUntilReadyAsync();
+        using var toWeb = new HttpClient { BaseAddress = web.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+
+        await toWeb.CreateUsersAsync(addresses, () => web.Output);
+        // Ten of its polls, each woken by a sign-up besides: a web instance that dispatched would have sent by now.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.True(smtp.Received.Count == 0, $"the web instance sent {smtp.Received.Count} mails\n{web.Output}");
+
+        await using var worker = await TempApp.StartAsync(settings, "outbox-worker");
+        await Eventually.HoldsAsync(() => addresses.All(address => smtp.CountTo(address) >= 1), Timeout,
+            "every welcome email, from the worker", () => $"{smtp.Received.Count} received\n{worker.Output}");
+        using var toWorker = new HttpClient { BaseAddress = worker.BaseAddress };
+        await Eventually.HoldsAsync(async () => await toWorker.QueueMetricAsync(QueueMetrics.OutboxPending) == 0, Timeout, "the worker's outbox gauge at 0");
+        Assert.All(addresses, address => Assert.Equal(1, smtp.CountTo(address)));
     }
 
     [Fact]

@@ -1,9 +1,5 @@
-using System.Collections.Concurrent;
 using Api.Email;
 using Api.Queue;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Api.Tests.Email;
 
@@ -49,43 +45,6 @@ public sealed class EmailQueueFixture : IAsyncLifetime
         Client.Dispose();
         await App.DisposeAsync();
         await Smtp.DisposeAsync();
-    }
-}
-
-/// <summary>The in-process app with its log lines kept, so a test can check what was logged.</summary>
-public sealed class LoggingApiFactory(IReadOnlyDictionary<string, string?> settings) : ApiFactory(settings)
-{
-    private readonly CapturingLoggerProvider _logs = new();
-
-    public IReadOnlyCollection<string> Logs => _logs.Lines;
-
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        base.ConfigureWebHost(builder);
-        builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(_logs));
-    }
-
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        public IReadOnlyCollection<string> Lines => _lines.ToArray();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)}");
-        }
     }
 }
 
