@@ -25,6 +25,7 @@ CONNECTIONS=16
 OUT=${OUT:-$ROOT/bench/out/queue-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT/raw"
 
+command -v wrk > /dev/null || need_debian wrk
 for tool in wrk redis-server redis-cli psql node npm dotnet python3; do
   command -v "$tool" > /dev/null || { say "$tool is missing (Debian: wrk, redis-server, postgresql; see test.sh's NEEDS)"; exit 1; }
 done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The real path: the users API on one throwaway PostgreSQL 15 (fsync on, loopback), three servers side by side:
-#   api   src/Api (EF Core + Npgsql, metrics on, the welcome email dispatched and written to files)
+#   api   src/Api (EF Core + Npgsql, metrics on; Email:Outbox:Dispatch=false: it writes the welcome email's outbox row,
+#         as the peers do, and sends nothing, so sign-up is measured alone; bench/Queue measures it with its email)
 #   nest  bench/peers/nestjs-db, the seed's stack (NestJS 11 + TypeORM + pg + prom-client)
 #   bare  bench/peers/bare-kestrel with raw Npgsql: the same statements by hand, no metrics (the ceiling)
 # Workloads: GET /api/users/{id}, GET /api/users?page=1&pageSize=20 (each database holds 10,000 users), POST /api/users
@@ -51,7 +52,7 @@ API_PORT=$(free_port) NEST_PORT=$(free_port) BARE_PORT=$(free_port)
 cp -r "${REALPATH_API_BUILD:-src/Api/bin/Release/net10.0}" "$TMP/api"
 (cd "$TMP/api" && RateLimit__Enabled=false exec dotnet Api.dll --urls "http://127.0.0.1:$API_PORT" \
   --ConnectionStrings:Postgres="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=api" \
-  --Email:PickupDirectory="$TMP/mail") > "$OUT/api.log" 2>&1 &
+  --Email:PickupDirectory="$TMP/mail" --Email:Outbox:Dispatch=false) > "$OUT/api.log" 2>&1 &
 PIDS+=($!) API_PID=$!
 (cd bench/peers/nestjs-db && NODE_ENV=production DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/nest" \
   exec node dist/main.js --port="$NEST_PORT") > "$OUT/nest.log" 2>&1 &
@@ -138,6 +139,6 @@ for server in "${SERVERS[@]}"; do
   [[ -f $OUT/$server.log ]] || continue
   grep -q -E 'fail|exception' -i "$OUT/$server.log" && say "note: $server logged errors (see $OUT/$server.log)"
 done
-echo "pending welcome emails left in the api outbox: $(psql_ -d api -c 'SELECT count(*) FROM welcome_email_outbox'), mails written: $(find "$TMP/mail" -type f | wc -l)" > "$OUT/outbox.txt"
+echo "welcome emails in the outbox (api, not dispatching / raw Npgsql): $(psql_ -d api -c 'SELECT count(*) FROM welcome_email_outbox') / $(psql_ -d bare -c 'SELECT count(*) FROM welcome_email_outbox'), mails written by api: $(find "$TMP/mail" -type f 2> /dev/null | wc -l)" > "$OUT/outbox.txt"
 python3 bench/RealPath/report.py "$OUT/raw"
 cat "$OUT/outbox.txt"

@@ -110,7 +110,9 @@ public static class UsersApi
 
         try
         {
-            await db.SaveChangesAsync(cancellationToken);
+            // Not cancelled when the client leaves: a save begun is finished (commit or roll back) rather than abandoned
+            // mid-commit, where EF Core logged each client that went away as a transaction error (SignUpLogTests).
+            await db.SaveChangesAsync(CancellationToken.None);
         }
         catch (DbUpdateException)
         {
