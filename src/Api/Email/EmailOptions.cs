@@ -58,7 +58,7 @@ public sealed class OutboxOptions
     /// <summary>
     /// Whether this instance sends the outbox's emails. false: it only writes them, with their users, and instances that
     /// dispatch send them (web instances that hold no SMTP connections beside workers that do). Keep at least one
-    /// dispatching instance, or the emails wait (QueueOutboxNotDraining); only dispatchers export the outbox gauges.
+    /// dispatching instance: every instance exports the outbox gauges, so emails that wait raise QueueOutboxNotDraining.
     /// </summary>
     public bool Dispatch { get; set; } = true;
 

@@ -63,12 +63,13 @@ internal sealed partial class WelcomeEmailDispatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value.Outbox;
+        var poll = TimeSpan.FromMilliseconds(settings.PollingMilliseconds);
         if (!settings.Dispatch)
         {
+            await ReadGaugesOnlyAsync(poll, stoppingToken);
             return;
         }
 
-        var poll = TimeSpan.FromMilliseconds(settings.PollingMilliseconds);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -113,17 +114,8 @@ internal sealed partial class WelcomeEmailDispatcher(
         await using var scope = scopes.CreateAsyncScope();
         var outbox = scope.ServiceProvider.GetRequiredService<AppDbContext>().Set<PendingWelcomeEmail>();
         await SettleAsync(outbox);
-        // The gauges at most once per poll interval: read before every batch, they were two of the four statements a
-        // sign-up's email cost under load (one wake-up per sign-up, small batches). Every poll still reads them.
-        if (Stopwatch.GetElapsedTime(_gaugesReadAt) >= _gaugeInterval)
-        {
-            _gaugesReadAt = Stopwatch.GetTimestamp();
-            // Counted before the claim, so that while rows cannot leave the gauge still shows the backlog growing.
-            metrics.SetOutboxPending(Queue, await outbox.LongCountAsync(cancellationToken));
-            // A row's key is its user's UUIDv7 id, which carries the sign-up time: the lowest is the oldest row.
-            var oldest = await outbox.OrderBy(p => p.UserId).Select(p => (Guid?)p.UserId).FirstOrDefaultAsync(cancellationToken);
-            metrics.SetOutboxOldest(Queue, oldest is { } id ? UserIds.CreatedAt(id) : null);
-        }
+        // Counted before the claim, so that while rows cannot leave the gauge still shows the backlog growing.
+        await ReadGaugesAsync(outbox, cancellationToken);
 
         var room = Math.Min(batchSize, _maxInFlight - _attempts.Count);
         if (room <= 0)
@@ -149,6 +141,55 @@ internal sealed partial class WelcomeEmailDispatcher(
         }
 
         return claimed.Count;
+    }
+
+    /// <summary>
+    /// The outbox gauges, at most once per poll interval: read before every batch, they were two of the four statements a
+    /// sign-up's email cost under load (one wake-up per sign-up, small batches). Every poll still reads them.
+    /// </summary>
+    private async Task ReadGaugesAsync(DbSet<PendingWelcomeEmail> outbox, CancellationToken cancellationToken)
+    {
+        if (Stopwatch.GetElapsedTime(_gaugesReadAt) < _gaugeInterval)
+        {
+            return;
+        }
+
+        _gaugesReadAt = Stopwatch.GetTimestamp();
+        metrics.SetOutboxPending(Queue, await outbox.LongCountAsync(cancellationToken));
+        // A row's key is its user's UUIDv7 id, which carries the sign-up time: the lowest is the oldest row.
+        var oldest = await outbox.OrderBy(p => p.UserId).Select(p => (Guid?)p.UserId).FirstOrDefaultAsync(cancellationToken);
+        metrics.SetOutboxOldest(Queue, oldest is { } id ? UserIds.CreatedAt(id) : null);
+    }
+
+    /// <summary>
+    /// An instance that does not dispatch still reads the outbox gauges every poll interval (not woken by sign-ups): an
+    /// outbox that no instance drains must still show its age and raise QueueOutboxNotDraining, not fall silent.
+    /// </summary>
+    private async Task ReadGaugesOnlyAsync(TimeSpan poll, CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(poll, time);
+        try
+        {
+            do
+            {
+                try
+                {
+                    using var untraced = SuppressInstrumentationScope.Begin();
+                    await using var scope = scopes.CreateAsyncScope();
+                    await ReadGaugesAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>().Set<PendingWelcomeEmail>(), stoppingToken);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // Database down: its own readiness check and alerts say so; the gauges keep their last value.
+                    LogDispatchStillFailing(exception.Message);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
     }
 
     /// <summary>Waits for the attempts in flight and settles their rows (shutdown; tests).</summary>

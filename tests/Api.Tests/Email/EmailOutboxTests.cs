@@ -82,6 +82,9 @@ public sealed class EmailOutboxTests
         // Ten of its polls, each woken by a sign-up besides: a web instance that dispatched would have sent by now.
         await Task.Delay(TimeSpan.FromSeconds(1));
         Assert.True(smtp.Received.Count == 0, $"the web instance sent {smtp.Received.Count} mails\n{web.Output}");
+        // It still watches the outbox: while no instance dispatches, its gauges show the emails waiting (and alert).
+        await Eventually.HoldsAsync(async () => await toWeb.QueueMetricAsync(QueueMetrics.OutboxPending) == users, Timeout,
+            "the web instance's outbox gauge at 10", () => web.Output);
 
         await using var worker = await TempApp.StartAsync(settings, "outbox-worker");
         await Eventually.HoldsAsync(() => addresses.All(address => smtp.CountTo(address) >= 1), Timeout,
