@@ -44,7 +44,9 @@ public sealed class SignUpLogTests
         var settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync("left"),
+//#if (sendsEmail)
             ["Email:Outbox:Dispatch"] = "false", // the rows stay, to be counted
+//#endif
         };
         await using var app = new LoggingApiFactory(settings);
         using var client = new HttpClient { BaseAddress = app.BaseAddress };
@@ -82,8 +84,10 @@ public sealed class SignUpLogTests
             return before == await context.Set<Api.Users.User>().CountAsync();
         }, TimeSpan.FromSeconds(30), "the sign-ups in flight to finish");
         var users = await context.Set<Api.Users.User>().Select(u => u.Id).ToListAsync();
+//#if (sendsEmail)
         var rows = await context.Set<Api.Email.PendingWelcomeEmail>().Select(p => p.UserId).ToListAsync();
         Assert.Equal(users.Order(), rows.Order());
+//#endif
         var errors = app.Logs.Where(line => line.StartsWith("Error", StringComparison.Ordinal) || line.StartsWith("Critical", StringComparison.Ordinal)).ToList();
         Assert.True(errors.Count == 0, $"clients that left logged errors ({users.Count} users kept):\n{string.Join("\n", errors.Distinct())}");
     }
