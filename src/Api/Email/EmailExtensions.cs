@@ -16,7 +16,8 @@ public static class EmailExtensions
     public static IHostApplicationBuilder AddEmail(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<EmailOptions>(EmailOptions.Section);
-        builder.Services.AddJobQueue(Queue);
+        // An instance that does not dispatch runs no email job either (the retries of failed sends): it holds no SMTP connection.
+        builder.Services.AddJobQueue(Queue, services => services.GetRequiredService<IOptions<EmailOptions>>().Value.Outbox.Dispatch);
         builder.Services.AddSingleton<EmailSender>();
         builder.Services.AddSingleton<WelcomeEmailJob>();
         builder.Services.AddScoped<IUserCreationStep, AddWelcomeEmailToOutbox>();

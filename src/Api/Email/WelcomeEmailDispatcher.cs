@@ -177,11 +177,12 @@ internal sealed partial class WelcomeEmailDispatcher(
                     using var untraced = SuppressInstrumentationScope.Begin();
                     await using var scope = scopes.CreateAsyncScope();
                     await ReadGaugesAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>().Set<PendingWelcomeEmail>(), stoppingToken);
+                    Recovered();
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
                 {
-                    // Database down: its own readiness check and alerts say so; the gauges keep their last value.
-                    LogDispatchStillFailing(exception.Message);
+                    // Database down: one warning per outage, as when dispatching; the gauges keep their last value.
+                    Failing(exception);
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));

@@ -61,7 +61,7 @@ public static class QueueExtensions
         builder.Services.AddHangfireServer((services, server) =>
         {
             var options = services.GetRequiredService<IOptions<QueueOptions>>().Value;
-            server.Queues = services.GetRequiredService<JobQueues>().Names;
+            server.Queues = services.GetRequiredService<JobQueues>().Served;
             server.WorkerCount = options.Workers;
             server.SchedulePollingInterval = TimeSpan.FromSeconds(options.SchedulePollingSeconds);
             server.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds);
@@ -70,9 +70,12 @@ public static class QueueExtensions
         return builder;
     }
 
-    /// <summary>Declares a queue this service's workers take jobs from; queues added first are served first.</summary>
-    public static IServiceCollection AddJobQueue(this IServiceCollection services, string name) =>
-        services.AddSingleton(new JobQueueName(name));
+    /// <summary>
+    /// Declares a queue this service's workers take jobs from, where <paramref name="served"/> says so (default: every
+    /// instance); queues added first are served first.
+    /// </summary>
+    public static IServiceCollection AddJobQueue(this IServiceCollection services, string name, Func<IServiceProvider, bool>? served = null) =>
+        services.AddSingleton(provider => new JobQueueName(name, served?.Invoke(provider) ?? true));
 
     /// <summary>The Hangfire dashboard, behind the dashboard policy (its own key, a signed-in browser; see DashboardSignIn.cs).</summary>
     public static IEndpointRouteBuilder MapQueue(this IEndpointRouteBuilder endpoints)

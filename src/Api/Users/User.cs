@@ -8,6 +8,9 @@ namespace Api.Users;
 public sealed class User
 {
     public const int NameMaxLength = 100;
+
+    /// <summary>The unique index on <see cref="Email"/>: a sign-up with a taken address breaks it (UsersApi).</summary>
+    public const string EmailIndex = "ix_users_email";
     public const int EmailMaxLength = 254;
 
     /// <summary>A version 7 GUID made by the service: time-ordered, so paging by id is paging by creation.</summary>
@@ -29,7 +32,7 @@ internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
         user.HasKey(u => u.Id);
         user.Property(u => u.Id).ValueGeneratedNever();
         user.HasNameAndEmailColumns(u => u.Name, u => u.Email);
-        user.HasIndex(u => u.Email).IsUnique().HasDatabaseName("ix_users_email");
+        user.HasIndex(u => u.Email).IsUnique().HasDatabaseName(User.EmailIndex);
     }
 }
 

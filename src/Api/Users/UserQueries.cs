@@ -13,9 +13,6 @@ internal sealed class UserQueries
     public readonly Func<AppDbContext, Guid, CancellationToken, Task<User?>> UserById =
         EF.CompileAsyncQuery((AppDbContext db, Guid id, CancellationToken _) => db.Set<User>().AsNoTracking().FirstOrDefault(u => u.Id == id));
 
-    public readonly Func<AppDbContext, string, CancellationToken, Task<bool>> EmailExists =
-        EF.CompileAsyncQuery((AppDbContext db, string email, CancellationToken _) => db.Set<User>().Any(u => u.Email == email));
-
     public readonly Func<AppDbContext, CancellationToken, Task<int>> UserCount =
         EF.CompileAsyncQuery((AppDbContext db, CancellationToken _) => db.Set<User>().Count());
 

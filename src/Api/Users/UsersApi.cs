@@ -73,7 +73,6 @@ public static class UsersApi
     internal static async Task<Results<Created<UserResponse>, ProblemHttpResult>> CreateAsync(
         CreateUserRequest request,
         AppDbContext db,
-        UserQueries queries,
         UserTotal total,
         IEnumerable<IUserCreationStep> creationSteps,
         IEnumerable<IUserCreatedListener> listeners,
@@ -114,22 +113,21 @@ public static class UsersApi
             // mid-commit, where EF Core logged each client that went away as a transaction error (SignUpLogTests).
             await db.SaveChangesAsync(CancellationToken.None);
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException exception) when (exception.Broke(User.EmailIndex))
         {
-            // Most likely the address is taken, by an earlier sign-up or by a concurrent one that won the race.
+            // The address is taken, by an earlier sign-up or by a concurrent one that won the race: nothing was saved.
             db.ChangeTracker.Clear();
-            if (await queries.EmailExists(db, user.Email, CancellationToken.None))
-            {
-                return EmailTaken(user.Email);
-            }
-
+            return EmailTaken(user.Email);
+        }
+        catch
+        {
+            // Any other failure goes on to its handler (503 or 500, logged there). The commit may still have gone through
+            // with only its answer lost: a recount too many costs nothing.
+            total.Changed();
             throw;
         }
-        finally
-        {
-            // Also when the commit went through and only its answer was lost: a recount too many costs nothing.
-            total.Changed();
-        }
+
+        total.Changed();
 
         foreach (var listener in listeners)
         {

@@ -94,6 +94,23 @@ public sealed class EmailOutboxTests
         Assert.All(addresses, address => Assert.Equal(1, smtp.CountTo(address)));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Only_an_instance_that_dispatches_runs_email_jobs(bool dispatch)
+    {
+        // The retries of failed sends are email jobs: an instance that does not dispatch must hold no SMTP connection for
+        // them either, while its workers still take every other queue's jobs.
+        await using var app = new ApiFactory(new Dictionary<string, string?> { ["Email:Outbox:Dispatch"] = dispatch.ToString() });
+        var monitoring = app.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        string[] queues = [];
+        await Eventually.HoldsAsync(() => (queues = monitoring.Servers().SelectMany(s => s.Queues).ToArray()).Length > 0,
+            TimeSpan.FromSeconds(30), "the Hangfire server to report its queues");
+
+        Assert.Contains(JobQueues.Default, queues);
+        Assert.Equal(dispatch, queues.Contains(EmailExtensions.Queue));
+    }
+
     [Fact]
     public async Task Dispatchers_racing_for_the_same_rows_send_each_row_once()
     {

@@ -22,6 +22,7 @@ public sealed class HaStack : IAsyncLifetime
     private readonly int[] _replicaPorts = [FreePort.Next(), FreePort.Next()];
     private readonly CancellationTokenSource _stopTraffic = new();
     private RedisServer? _redis;
+    private PostgresServer? _postgres;
     private ExporterProcess? _postgresExporter;
     private ExporterProcess? _redisExporter;
     private ExporterProcess? _nodeExporter;
@@ -146,8 +147,10 @@ public sealed class HaStack : IAsyncLifetime
 
     private async Task StartExportersAsync()
     {
-        var postgres = await PostgresServer.SharedAsync();
-        var database = new NpgsqlConnectionStringBuilder(await postgres.CreateDatabaseAsync("ha"));
+        // A server of its own, not the shared one: pg_stat_database counts every database of a server, and other tests'
+        // bursts of rollbacks (a taken address is a failed insert) made the panels' rates differ between the engines.
+        _postgres = await PostgresServer.StartAsync();
+        var database = new NpgsqlConnectionStringBuilder(await _postgres.CreateDatabaseAsync("ha"));
         var postgresExporter = ExporterProcess.StartPostgresAsync(
             $"postgresql://{database.Username}@{database.Host}:{database.Port}/{database.Database}?sslmode=disable");
         var nodeExporter = ExporterProcess.StartNodeAsync();
@@ -238,7 +241,7 @@ public sealed class HaStack : IAsyncLifetime
             api?.Dispose();
         }
 
-        foreach (var disposable in new IAsyncDisposable?[] { Replicas[0], Replicas[1], Alertmanagers[0], Alertmanagers[1], VictoriaMetrics, Mail, App, _nodeExporter, _redisExporter, _postgresExporter, _redis })
+        foreach (var disposable in new IAsyncDisposable?[] { Replicas[0], Replicas[1], Alertmanagers[0], Alertmanagers[1], VictoriaMetrics, Mail, App, _nodeExporter, _redisExporter, _postgresExporter, _redis, _postgres })
         {
             if (disposable is not null)
             {

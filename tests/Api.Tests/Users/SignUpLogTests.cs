@@ -4,9 +4,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Api.Tests.Users;
 
 /// <summary>
-/// A sign-up that fails through the client's doing logs nothing the on-call reads as a failure (no line at Error), on a
-/// real database: an address already taken, found by the unique index rather than a look-up first, is a 409 on both
-/// databases; a client that leaves mid-sign-up leaves each user it created with its welcome email row.
+/// A sign-up that fails through the client's doing logs nothing the on-call reads as a failure (no line at Error): an
+/// address already taken, found by the unique index rather than a look-up first, is a 409 on SQLite and on PostgreSQL,
+/// and a client that leaves mid-sign-up is no error either.
 /// </summary>
 [Collection(InProcessApp.Name)]
 public sealed class SignUpLogTests
@@ -28,27 +28,27 @@ public sealed class SignUpLogTests
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/users", new { name = "First", email })).StatusCode);
 
         var again = await client.PostAsJsonAsync("/api/users", new { name = "Again", email = email.ToUpperInvariant() });
-        var race = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => client.PostAsJsonAsync("/api/users", new { name = $"Racer {i}", email })));
+        var fresh = $"race-{Guid.NewGuid():N}@example.com";
+        var race = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => client.PostAsJsonAsync("/api/users", new { name = $"Racer {i}", email = fresh })));
 
         await ProblemAssert.AssertProblemAsync(again, HttpStatusCode.Conflict, "Email already registered");
-        Assert.All(race, response => Assert.Equal(HttpStatusCode.Conflict, response.StatusCode));
+        Assert.Equal(1, race.Count(r => r.StatusCode == HttpStatusCode.Created));
+        Assert.All(race.Where(r => r.StatusCode != HttpStatusCode.Created), response => Assert.Equal(HttpStatusCode.Conflict, response.StatusCode));
         var errors = app.Logs.Where(line => line.StartsWith("Error", StringComparison.Ordinal) || line.StartsWith("Critical", StringComparison.Ordinal)).ToList();
         Assert.True(errors.Count == 0, $"a taken address logged errors:\n{string.Join("\n", errors)}");
     }
 
     [Fact]
-    public async Task Clients_that_leave_mid_sign_up_log_no_error_and_every_user_kept_has_its_welcome_email_row()
+    public async Task Clients_that_leave_mid_sign_up_log_no_error()
     {
         // wrk closing its connections at the end of a run showed it (bench/RealPath): a sign-up cancelled while its
         // transaction committed logged "An error occurred using a transaction" at Error, for a client that went away.
-        var settings = new Dictionary<string, string?>
+        // Whether a client leaves during a commit is up to timing: this failed at once before the fix, but a regression
+        // could pass a run.
+        await using var app = new LoggingApiFactory(new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync("left"),
-//#if (sendsEmail)
-            ["Email:Outbox:Dispatch"] = "false", // the rows stay, to be counted
-//#endif
-        };
-        await using var app = new LoggingApiFactory(settings);
+        });
         using var client = new HttpClient { BaseAddress = app.BaseAddress };
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/users", new { name = "Warm", email = "warm@example.com" })).StatusCode);
 
@@ -83,12 +83,8 @@ public sealed class SignUpLogTests
             await Task.Delay(500);
             return before == await context.Set<Api.Users.User>().CountAsync();
         }, TimeSpan.FromSeconds(30), "the sign-ups in flight to finish");
-        var users = await context.Set<Api.Users.User>().Select(u => u.Id).ToListAsync();
-//#if (sendsEmail)
-        var rows = await context.Set<Api.Email.PendingWelcomeEmail>().Select(p => p.UserId).ToListAsync();
-        Assert.Equal(users.Order(), rows.Order());
-//#endif
+        var users = await context.Set<Api.Users.User>().CountAsync();
         var errors = app.Logs.Where(line => line.StartsWith("Error", StringComparison.Ordinal) || line.StartsWith("Critical", StringComparison.Ordinal)).ToList();
-        Assert.True(errors.Count == 0, $"clients that left logged errors ({users.Count} users kept):\n{string.Join("\n", errors.Distinct())}");
+        Assert.True(errors.Count == 0, $"clients that left logged errors ({users} users kept):\n{string.Join("\n", errors.Distinct())}");
     }
 }
