@@ -88,7 +88,9 @@ public static class UsersApi
         };
 
         // No look-up first: the unique index on email decides, as it must anyway when two requests race, and a sign-up
-        // is one round trip fewer (the look-up was one of its three; bench/Queue). A taken address costs a failed insert.
+        // is one round trip fewer (the look-up was one of its three; bench/Queue). A taken address costs a failed insert,
+        // which PostgreSQL's own log records as an ERROR with the address in its DETAIL (log_error_verbosity = terse
+        // leaves the DETAIL out).
         // The user and whatever the creation steps add (the welcome email's outbox row) are saved in one transaction.
         db.Users.Add(user);
         try
