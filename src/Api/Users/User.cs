@@ -8,10 +8,10 @@ namespace Api.Users;
 public sealed class User
 {
     public const int NameMaxLength = 100;
+    public const int EmailMaxLength = 254;
 
     /// <summary>The unique index on <see cref="Email"/>: a sign-up with a taken address breaks it (UsersApi).</summary>
     public const string EmailIndex = "ix_users_email";
-    public const int EmailMaxLength = 254;
 
     /// <summary>A version 7 GUID made by the service: time-ordered, so paging by id is paging by creation.</summary>
     public Guid Id { get; init; }

@@ -117,8 +117,8 @@ public static class UsersApi
         }
         catch (DbUpdateException exception) when (exception.Broke(User.EmailIndex))
         {
-            // The address is taken, by an earlier sign-up or by a concurrent one that won the race: nothing was saved.
-            db.ChangeTracker.Clear();
+            // The address is taken, by an earlier sign-up or by a concurrent one that won the race: nothing was saved
+            // (the pooled context is reset when the request ends).
             return EmailTaken(user.Email);
         }
         catch

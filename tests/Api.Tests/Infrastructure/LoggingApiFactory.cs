@@ -12,6 +12,10 @@ public sealed class LoggingApiFactory(IReadOnlyDictionary<string, string?> setti
 
     public IReadOnlyCollection<string> Logs => _logs.Lines;
 
+    /// <summary>The lines an on-call reads as failures: Error and Critical.</summary>
+    public IReadOnlyList<string> Errors =>
+        [.. Logs.Where(line => line.StartsWith("Error", StringComparison.Ordinal) || line.StartsWith("Critical", StringComparison.Ordinal))];
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
